@@ -1,0 +1,299 @@
+// Command imgslim makes a built container image small and safe: it removes
+// paths by rewriting the layers that hold them, makes the image run as a
+// non-root user, and writes the result anywhere skopeo could.
+//
+//	imgslim [flags] SOURCE TARGET
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/pflag"
+
+	"github.com/imgslim/imgslim/slim"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the work failed: image not found, auth refused, corrupt layer…
+	exitUsage = 2 // the command line is wrong
+)
+
+// usageError is a mistake in the command line.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+const usage = `Usage: imgslim [flags] SOURCE TARGET
+
+Rewrites the layers of SOURCE without the paths that the rules remove, makes
+it run as a non-root user, and writes it to TARGET.
+
+Locations (skopeo syntax):
+  docker://REF                 a registry
+  docker-daemon:REF            the local Docker daemon
+  docker-archive:PATH[:REF]    a 'docker save' tarball
+  oci:DIR[:TAG]                an OCI image layout
+  oci-archive:PATH[:TAG]       a tar of an OCI image layout
+  REF                          the daemon if it holds REF, else the registry;
+                               as a target, the same kind as the source
+
+Flags:
+`
+
+type config struct {
+	remove, rules, keep, chown []string
+	user                       string
+	dryRun, insecure           bool
+	overwrite, quiet           bool
+	platform, report           string
+	jobs, level                int
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := pflag.NewFlagSet("imgslim", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	fs.StringArrayVar(&c.remove, "remove", nil, "remove paths matching `PATTERN` (.dockerignore syntax, repeatable)")
+	fs.StringArrayVar(&c.rules, "rules", nil, "read removal patterns from `FILE`, one per line in .dockerignore syntax (repeatable)")
+	fs.StringArrayVar(&c.keep, "keep", nil, "never remove paths matching `PATTERN` (repeatable; beats every removal)")
+	fs.StringVar(&c.user, "user", "", "run the output as `NAME|UID[:GID]`, added to /etc/passwd when missing (default: nonroot, 65532, when the source runs as root)")
+	fs.StringArrayVar(&c.chown, "chown", nil, "hand the tree at `PATH` to the output user, as COPY --chown (repeatable)")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "print the report without writing anything")
+	fs.StringVar(&c.report, "report", "", "also write the report as JSON to `FILE`")
+	fs.BoolVar(&c.insecure, "insecure", false, "allow plain-HTTP registries")
+	fs.StringVar(&c.platform, "platform", "", "slim only the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: every platform)")
+	fs.BoolVar(&c.overwrite, "overwrite", false, "allow TARGET to be the same location as SOURCE")
+	fs.IntVar(&c.jobs, "jobs", 0, "layers processed at once (default: the number of CPUs)")
+	fs.IntVar(&c.level, "compression-level", 6, "gzip `LEVEL` (1-9) of rewritten layers")
+	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
+	help := fs.BoolP("help", "h", false, "show this help")
+
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp) || err == nil && *help:
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "imgslim: %v (see imgslim --help)\n", err)
+		return exitUsage
+	case fs.NArg() != 2:
+		fmt.Fprintf(stderr, "imgslim: want SOURCE and TARGET, got %d arguments (see imgslim --help)\n", fs.NArg())
+		return exitUsage
+	}
+	if err := slimImage(ctx, c, fs.Arg(0), fs.Arg(1), stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "imgslim: %s\n", oneLine(err))
+		var ue usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitError
+	}
+	return exitOK
+}
+
+// oneLine keeps an error on one line: registry and daemon errors can span
+// several.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, stderr io.Writer) error {
+	src, err := parseLocation(srcArg)
+	if err != nil {
+		return usageError{err}
+	}
+	dst, err := parseLocation(dstArg)
+	if err != nil {
+		return usageError{err}
+	}
+	var platform *v1.Platform
+	if c.platform != "" {
+		if platform, err = v1.ParsePlatform(c.platform); err != nil {
+			return usagef("bad --platform %q: %w", c.platform, err)
+		}
+	}
+	if c.level < 1 || c.level > 9 {
+		return usagef("bad --compression-level %d: want 1 to 9", c.level)
+	}
+	rules, err := buildRules(c)
+	if err != nil {
+		return err
+	}
+
+	logf := func(format string, args ...any) {
+		if !c.quiet {
+			fmt.Fprintf(stderr, "imgslim: "+format+"\n", args...)
+		}
+	}
+	workDir, err := os.MkdirTemp("", "imgslim-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(workDir)
+	e := &env{ctx: ctx, insecure: c.insecure, platform: platform, workDir: workDir, jobs: c.jobs}
+	if e.jobs <= 0 {
+		e.jobs = 4
+	}
+
+	s, err := e.open(src)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if dst, err = resolveTarget(dst, s.loc); err != nil {
+		return usageError{err}
+	}
+	if !c.dryRun {
+		if dst.same(s.loc) && !c.overwrite {
+			return usagef("target %s is the source: pass --overwrite to replace it", dst)
+		}
+		if err := checkTarget(dst, s.idx != nil); err != nil {
+			return usageError{err}
+		}
+		logf("reading %s, writing %s", s.loc, dst)
+	} else {
+		logf("reading %s (dry run: writing nothing)", s.loc)
+	}
+
+	opts := []slim.Option{
+		slim.WithContext(ctx),
+		slim.WithRules(rules),
+		slim.WithUser(c.user),
+		slim.WithChown(c.chown...),
+		slim.WithWorkDir(workDir),
+		slim.WithCompression(c.level),
+		slim.WithLogf(logf),
+		slim.WithDescription(describe(c)),
+	}
+	if c.jobs > 0 {
+		opts = append(opts, slim.WithJobs(c.jobs))
+	}
+	// A daemon or docker-archive stores plain tars: compressing rewritten
+	// layers for them would be work the loader undoes.
+	if dst.kind == kindDaemon || dst.kind == kindArchive {
+		opts = append(opts, slim.WithoutCompression())
+	}
+
+	var reports []*slim.Report
+	switch {
+	case c.dryRun && s.idx != nil:
+		if reports, err = slim.PlanIndex(s.idx, opts...); err != nil {
+			return err
+		}
+	case c.dryRun:
+		p, err := slim.NewPlan(s.img, opts...)
+		if err != nil {
+			return err
+		}
+		reports = []*slim.Report{p.Report()}
+	case s.idx != nil:
+		idx, rs, err := slim.Index(s.idx, opts...)
+		if err != nil {
+			return err
+		}
+		if err := e.write(dst, nil, idx); err != nil {
+			return fmt.Errorf("writing %s: %w", dst, err)
+		}
+		reports = rs
+	default:
+		img, r, err := slim.Image(s.img, opts...)
+		if err != nil {
+			return err
+		}
+		if err := e.write(dst, img, nil); err != nil {
+			return fmt.Errorf("writing %s: %w", dst, err)
+		}
+		reports = []*slim.Report{r}
+	}
+
+	for i, r := range reports {
+		r.Source, r.DryRun = s.loc.String(), c.dryRun
+		if !c.dryRun {
+			r.Target = dst.String()
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		if r.Platform != "" {
+			fmt.Fprintf(stdout, "platform %s\n", r.Platform)
+		}
+		if err := r.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if c.report != "" {
+		return atomicFile(c.report, func(f *os.File) error {
+			if len(reports) == 1 && s.idx == nil {
+				return reports[0].WriteJSON(f)
+			}
+			return (&slim.IndexReport{Images: reports}).WriteJSON(f)
+		})
+	}
+	return nil
+}
+
+func buildRules(c config) (*slim.Rules, error) {
+	remove := append([]string(nil), c.remove...)
+	for _, p := range c.rules {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, usagef("reading --rules %s: %w", p, err)
+		}
+		lines, err := slim.ParsePatterns(f)
+		f.Close()
+		if err != nil {
+			return nil, usagef("reading --rules %s: %w", p, err)
+		}
+		remove = append(remove, lines...)
+	}
+	rules, err := slim.NewRules(remove, c.keep)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return rules, nil
+}
+
+// describe renders the flags that shape the output, for its history. The
+// locations are left out so the same input and flags give the same digest
+// wherever they are written.
+func describe(c config) string {
+	parts := []string{"imgslim"}
+	for _, p := range c.remove {
+		parts = append(parts, "--remove", p)
+	}
+	for _, p := range c.rules {
+		parts = append(parts, "--rules", p)
+	}
+	for _, p := range c.keep {
+		parts = append(parts, "--keep", p)
+	}
+	if c.user != "" {
+		parts = append(parts, "--user", c.user)
+	}
+	for _, p := range c.chown {
+		parts = append(parts, "--chown", p)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,64 @@
+package layers
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+)
+
+// ScanFunc is called for every entry of a layer, in archive order. r reads
+// the entry's content; it need not be read.
+type ScanFunc func(h *tar.Header, r io.Reader) error
+
+// Scan reads every header of l and calls fn for each, skipping over the
+// contents that fn does not read. It returns the size of the uncompressed
+// tar stream. The whole blob is read, so its digest is verified.
+func Scan(l v1.Layer, fn ScanFunc) (size int64, err error) {
+	rc, err := Open(l)
+	if err != nil {
+		return 0, err
+	}
+	cr := &countingReader{r: rc}
+	defer func() {
+		// Close drains and verifies the blob; a digest mismatch found
+		// there is the error to report.
+		if cerr := rc.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("reading layer: %w", cerr)
+		}
+		size = cr.n
+	}()
+	tr := tar.NewReader(cr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return cr.n, nil
+		}
+		if err != nil {
+			return cr.n, fmt.Errorf("reading tar: %w", err)
+		}
+		if err := fn(h, tr); err != nil {
+			return cr.n, err
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}

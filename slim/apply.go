@@ -1,0 +1,243 @@
+package slim
+
+import (
+	"archive/tar"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgslim/imgslim/layers"
+)
+
+// Image slims img: it plans from every layer's headers, then rewrites the
+// layers that lose something, several at once.
+func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
+	p, err := NewPlan(img, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := p.Apply()
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, p.Report(), nil
+}
+
+func uncompressed(mt types.MediaType) bool {
+	switch mt {
+	case types.DockerUncompressedLayer, types.OCIUncompressedLayer, types.OCIUncompressedRestrictedLayer:
+		return true
+	}
+	return false
+}
+
+// Apply writes the planned layers and returns the new image. Layers that
+// lose nothing are the source's own, blob and digest unchanged, so a push
+// to the source's registry uploads nothing for them.
+func (p *Plan) Apply() (v1.Image, error) {
+	o := p.o
+	f := layers.Format{
+		Compress: o.compress,
+		Level:    o.level,
+		OCI:      p.manifest.MediaType == types.OCIManifestSchema1,
+	}
+	out := make([]v1.Layer, len(p.layers))
+	tarSizes := make([]int64, len(p.layers))
+	g, ctx := errgroup.WithContext(o.ctx)
+	g.SetLimit(o.jobs)
+	var mu sync.Mutex
+	for i, lp := range p.layers {
+		tarSizes[i] = lp.tarSize
+		switch {
+		case lp.empty():
+			continue
+		// A plain-tar blob bound for a compressed target is compressed:
+		// there is no original compressed blob to keep.
+		case lp.changed, f.Compress && uncompressed(lp.mediaType):
+		default:
+			out[i] = lp.src
+			continue
+		}
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			l, res, err := layers.Rewrite(lp.src, lp.edit, o.workDir, f)
+			if err != nil {
+				return fmt.Errorf("rewriting layer %d (%s): %w", i+1, lp.digest, err)
+			}
+			out[i], tarSizes[i] = l, res.Size
+			mu.Lock()
+			o.logf("rewrote layer %d/%d %s: dropped %d entries (%s)", i+1, len(p.layers), short(lp.digest), res.Dropped, Bytes(res.DroppedBytes))
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	cfg := p.cfg.DeepCopy()
+	var kept []v1.Layer
+	var keptSizes []int64
+	for i, l := range out {
+		if l != nil {
+			kept = append(kept, l)
+			keptSizes = append(keptSizes, tarSizes[i])
+		}
+	}
+	userLayer, userTar, userFiles, err := p.userLayer(f)
+	if err != nil {
+		return nil, err
+	}
+	if userLayer != nil {
+		kept = append(kept, userLayer)
+		keptSizes = append(keptSizes, userTar)
+	}
+
+	cfg.RootFS.DiffIDs = nil
+	for _, l := range kept {
+		d, err := l.DiffID()
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
+	}
+	cfg.History = p.history(cfg.History, userLayer != nil)
+	if p.setUser && p.user != nil {
+		cfg.Config.User = fmt.Sprintf("%d:%d", p.user.uid, p.user.gid)
+	}
+
+	img := mutate.MediaType(empty.Image, p.manifest.MediaType)
+	img = mutate.ConfigMediaType(img, p.manifest.Config.MediaType)
+	adds := make([]mutate.Addendum, len(kept))
+	for i, l := range kept {
+		adds[i] = mutate.Addendum{Layer: l}
+	}
+	img, err = mutate.Append(img, adds...)
+	if err != nil {
+		return nil, fmt.Errorf("assembling image: %w", err)
+	}
+	img, err = mutate.ConfigFile(img, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("setting config: %w", err)
+	}
+	if len(p.manifest.Annotations) > 0 {
+		img = mutate.Annotations(img, p.manifest.Annotations).(v1.Image)
+	}
+
+	// The real figures replace the plan's estimates.
+	r := p.report
+	r.Estimated = false
+	r.After.Layers = len(kept)
+	r.After.Compressed, r.After.Uncompressed = 0, 0
+	for i, l := range kept {
+		sz, err := l.Size()
+		if err != nil {
+			return nil, err
+		}
+		r.After.Compressed += sz
+		r.After.Uncompressed += keptSizes[i]
+	}
+	r.After.Files += userFiles
+	d, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("computing digest: %w", err)
+	}
+	r.Digest = d.String()
+	return img, nil
+}
+
+// history marks the entries of dropped layers empty, so history stays
+// aligned with rootfs.diff_ids, and records what imgslim did.
+func (p *Plan) history(h []v1.History, userLayer bool) []v1.History {
+	nonEmpty := 0
+	for _, e := range h {
+		if !e.EmptyLayer {
+			nonEmpty++
+		}
+	}
+	if nonEmpty == len(p.layers) {
+		li := 0
+		for i := range h {
+			if h[i].EmptyLayer {
+				continue
+			}
+			if p.layers[li].empty() {
+				h[i].EmptyLayer = true
+				h[i].Comment = joinComment(h[i].Comment, "imgslim: every file of this layer was removed")
+			}
+			li++
+		}
+	}
+	desc := p.o.description
+	if desc == "" {
+		desc = "imgslim"
+	}
+	return append(h, v1.History{
+		Created:    p.cfg.Created,
+		CreatedBy:  desc,
+		Comment:    "imgslim",
+		EmptyLayer: !userLayer,
+	})
+}
+
+func joinComment(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// userLayer returns the layer that adds the output user to /etc/passwd and
+// /etc/group and creates its home, or nil when the image has the user.
+func (p *Plan) userLayer(f layers.Format) (v1.Layer, int64, int, error) {
+	a := p.user
+	if a == nil || a.passwd == nil {
+		return nil, 0, 0, nil
+	}
+	mtime := p.cfg.Created.Time
+	if mtime.IsZero() {
+		mtime = time.Unix(0, 0)
+	}
+	header := func(name string, c *captured, size int) *tar.Header {
+		h := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, ModTime: mtime, Format: tar.FormatPAX}
+		if c != nil {
+			h.Mode, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime = c.hdr.Mode, c.hdr.Uid, c.hdr.Gid, c.hdr.Uname, c.hdr.Gname, c.hdr.ModTime
+		}
+		h.Size = int64(size)
+		return h
+	}
+	passwdHdr := header("etc/passwd", p.visible(func(lp *layerPlan) *captured { return lp.passwd }, "/etc/passwd"), len(a.passwd))
+	groupHdr := header("etc/group", p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"), len(a.group))
+	files := 2
+	l, size, err := layers.Write(p.o.workDir, f, func(tw *tar.Writer) error {
+		for _, e := range []struct {
+			h    *tar.Header
+			data []byte
+		}{{passwdHdr, a.passwd}, {groupHdr, a.group}} {
+			if err := tw.WriteHeader(e.h); err != nil {
+				return err
+			}
+			if _, err := tw.Write(e.data); err != nil {
+				return err
+			}
+		}
+		// The home directory, owned by the user and private, as distroless
+		// has /home/nonroot.
+		return tw.WriteHeader(&tar.Header{
+			Typeflag: tar.TypeDir, Name: a.home[1:] + "/", Mode: 0o700,
+			Uid: a.uid, Gid: a.gid, ModTime: mtime, Format: tar.FormatPAX,
+		})
+	})
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("writing user layer: %w", err)
+	}
+	return l, size, files, nil
+}

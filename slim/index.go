@@ -1,0 +1,92 @@
+package slim
+
+import (
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+)
+
+// Index slims every platform image of idx and returns a new index of the
+// results, with a report for each. Entries that are not platform images
+// (nested indexes are kept as they are; attestation manifests, platform
+// unknown/unknown, are dropped since they describe the source images, not
+// the slimmed ones).
+func Index(idx v1.ImageIndex, opts ...Option) (v1.ImageIndex, []*Report, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading index: %w", err)
+	}
+	o := makeOptions(opts...)
+	out := mutate.IndexMediaType(empty.Index, im.MediaType)
+	var reports []*Report
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, nil, fmt.Errorf("reading index %s: %w", d.Digest, err)
+			}
+			out = mutate.AppendManifests(out, mutate.IndexAddendum{Add: child, Descriptor: d})
+		case d.Platform != nil && d.Platform.OS == "unknown":
+			o.logf("dropping %s: an attestation of the source image", d.Digest)
+		case d.MediaType.IsImage():
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, nil, fmt.Errorf("reading image %s: %w", d.Digest, err)
+			}
+			platform := ""
+			if d.Platform != nil {
+				platform = d.Platform.String()
+			}
+			o.logf("slimming %s", platform)
+			slimmed, r, err := Image(img, opts...)
+			if err != nil {
+				return nil, nil, fmt.Errorf("slimming %s (%s): %w", platform, d.Digest, err)
+			}
+			r.Platform = platform
+			reports = append(reports, r)
+			out = mutate.AppendManifests(out, mutate.IndexAddendum{
+				Add: slimmed,
+				Descriptor: v1.Descriptor{
+					MediaType:   d.MediaType,
+					Platform:    d.Platform,
+					Annotations: d.Annotations,
+				},
+			})
+		}
+	}
+	if len(reports) == 0 {
+		return nil, nil, fmt.Errorf("index holds no platform image")
+	}
+	return out, reports, nil
+}
+
+// PlanIndex plans every platform image of idx without writing anything.
+func PlanIndex(idx v1.ImageIndex, opts ...Option) ([]*Report, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading index: %w", err)
+	}
+	var reports []*Report
+	for _, d := range im.Manifests {
+		if !d.MediaType.IsImage() || d.Platform != nil && d.Platform.OS == "unknown" {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading image %s: %w", d.Digest, err)
+		}
+		p, err := NewPlan(img, opts...)
+		if err != nil {
+			return nil, err
+		}
+		r := p.Report()
+		if d.Platform != nil {
+			r.Platform = d.Platform.String()
+		}
+		reports = append(reports, r)
+	}
+	return reports, nil
+}

@@ -1,0 +1,91 @@
+package slim
+
+import (
+	"context"
+	"os"
+	"runtime"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Option configures Plan and Image.
+type Option func(*options)
+
+type options struct {
+	ctx         context.Context
+	rules       *Rules
+	user        string
+	chown       []string
+	workDir     string
+	compress    bool
+	level       int
+	jobs        int
+	logf        func(format string, args ...any)
+	description string
+}
+
+// makeOptions applies opts over the defaults, which live here and only here.
+func makeOptions(opts ...Option) *options {
+	o := &options{
+		ctx:      context.Background(),
+		workDir:  os.TempDir(),
+		compress: true,
+		// Level 6 of klauspost/compress is close to the standard library's
+		// default ratio at a fraction of its time.
+		level: gzip.DefaultCompression,
+		jobs:  runtime.GOMAXPROCS(0),
+		logf:  func(string, ...any) {},
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithContext sets the context that cancels the work.
+func WithContext(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
+
+// WithRules sets the removal rules.
+func WithRules(r *Rules) Option { return func(o *options) { o.rules = r } }
+
+// WithUser sets the user the output runs as: NAME, UID or UID:GID. The
+// default is the source's user when it is not root, else "nonroot"
+// (65532), as in distroless. "root" keeps root.
+func WithUser(u string) Option { return func(o *options) { o.user = u } }
+
+// WithChown hands the trees at paths to the output user, as COPY --chown.
+func WithChown(paths ...string) Option {
+	return func(o *options) { o.chown = append(o.chown, paths...) }
+}
+
+// WithWorkDir sets where rewritten layer blobs are written. They must
+// outlive the returned image; the caller removes the directory.
+func WithWorkDir(dir string) Option { return func(o *options) { o.workDir = dir } }
+
+// WithCompression sets the gzip level of rewritten layers.
+func WithCompression(level int) Option {
+	return func(o *options) { o.compress, o.level = true, level }
+}
+
+// WithoutCompression writes rewritten layers as plain tars, as `docker save`
+// does; right for a daemon or docker-archive target, which decompresses
+// anyway.
+func WithoutCompression() Option { return func(o *options) { o.compress = false } }
+
+// WithJobs sets how many layers are read or written at once.
+func WithJobs(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.jobs = n
+		}
+	}
+}
+
+// WithLogf sets where progress goes.
+func WithLogf(f func(format string, args ...any)) Option {
+	return func(o *options) { o.logf = f }
+}
+
+// WithDescription sets the text of the history entry imgslim adds,
+// typically the command line.
+func WithDescription(s string) Option { return func(o *options) { o.description = s } }

@@ -1,0 +1,439 @@
+package slim
+
+import (
+	"archive/tar"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgslim/imgslim/layers"
+)
+
+type whiteoutKind uint8
+
+const (
+	notWhiteout whiteoutKind = iota
+	plainWhiteout
+	opaqueWhiteout
+)
+
+// entry is what the plan keeps of one tar header.
+type entry struct {
+	name   string // layers.Clean form
+	typ    byte
+	size   int64
+	link   string // hardlink target, layers.Clean form
+	wh     whiteoutKind
+	target string // what a whiteout hides
+	drop   bool
+	why    string // the pattern that removed it
+}
+
+// tarBytes estimates what an entry occupies in a tar stream.
+func (e *entry) tarBytes() int64 { return 512 + (e.size+511)/512*512 }
+
+func (e *entry) isFile() bool { return e.wh == notWhiteout && e.typ != tar.TypeDir }
+
+type captured struct {
+	hdr  *tar.Header
+	data []byte
+}
+
+type layerPlan struct {
+	src       v1.Layer
+	digest    v1.Hash
+	mediaType types.MediaType
+	size      int64 // blob bytes
+	tarSize   int64
+	entries   []entry
+	passwd    *captured
+	group     *captured
+
+	edit    layers.Edit
+	changed bool
+	chowned int
+}
+
+// empty reports whether the plan leaves nothing of a layer that had entries.
+func (lp *layerPlan) empty() bool {
+	if len(lp.entries) == 0 {
+		return false
+	}
+	for i := range lp.entries {
+		if !lp.entries[i].drop {
+			return false
+		}
+	}
+	return true
+}
+
+// Plan is what imgslim will do to one image, worked out from every layer's
+// headers before any layer is written. Apply carries it out.
+type Plan struct {
+	o        *options
+	cfg      *v1.ConfigFile
+	manifest *v1.Manifest
+	layers   []*layerPlan
+	user     *account // nil: runs as root
+	setUser  bool     // the config's User changes to user
+	warnings []string
+	report   *Report
+}
+
+// NewPlan reads the headers of every layer of img, several layers at once,
+// and decides what each loses.
+func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
+	o := makeOptions(opts...)
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	// Parse the raw bytes rather than calling ConfigFile: images from the
+	// Docker daemon rebuild their config from the API and lose history.
+	cfg, err := v1.ParseConfigFile(strings.NewReader(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("parsing config: %w", err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	ls, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading layers: %w", err)
+	}
+	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls))}
+
+	g, ctx := errgroup.WithContext(o.ctx)
+	g.SetLimit(o.jobs)
+	var mu sync.Mutex
+	done := 0
+	for i, l := range ls {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			lp, err := scanLayer(l)
+			if err != nil {
+				return fmt.Errorf("reading layer %d (%s): %w", i+1, lp.digest, err)
+			}
+			p.layers[i] = lp
+			mu.Lock()
+			done++
+			o.logf("scanned layer %d/%d %s (%d entries)", done, len(ls), short(lp.digest), len(lp.entries))
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := p.decide(); err != nil {
+		return nil, err
+	}
+	p.report = p.newReport()
+	return p, nil
+}
+
+func short(h v1.Hash) string {
+	if len(h.Hex) > 12 {
+		return h.Algorithm + ":" + h.Hex[:12]
+	}
+	return h.String()
+}
+
+func scanLayer(l v1.Layer) (*layerPlan, error) {
+	lp := &layerPlan{src: l}
+	var err error
+	if lp.digest, err = l.Digest(); err != nil {
+		return lp, err
+	}
+	if lp.mediaType, err = l.MediaType(); err != nil {
+		return lp, err
+	}
+	if lp.size, err = l.Size(); err != nil {
+		return lp, err
+	}
+	lp.tarSize, err = layers.Scan(l, func(h *tar.Header, r io.Reader) error {
+		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, size: h.Size}
+		if h.Typeflag == tar.TypeLink {
+			e.link = layers.Clean(h.Linkname)
+		}
+		if target, opaque, ok := layers.Whiteout(h); ok {
+			e.wh, e.target = plainWhiteout, target
+			if opaque {
+				e.wh = opaqueWhiteout
+			}
+		}
+		lp.entries = append(lp.entries, e)
+		// The account files are small and needed to add a user; keep the
+		// last copy of each this layer holds.
+		if h.Typeflag == tar.TypeReg && h.Size < 1<<20 && (e.name == "/etc/passwd" || e.name == "/etc/group") {
+			data, err := io.ReadAll(r)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", e.name, err)
+			}
+			c := &captured{hdr: h, data: data}
+			if e.name == "/etc/passwd" {
+				lp.passwd = c
+			} else {
+				lp.group = c
+			}
+		}
+		return nil
+	})
+	return lp, err
+}
+
+// decide marks what each layer drops. The order matters: rules first, then
+// what must stay for the kept files' sake (hardlink targets in lower
+// layers, directories that hold kept files), then whiteouts, which depend
+// on what is left below them.
+func (p *Plan) decide() error {
+	rules := p.o.rules
+	// 1. The rules.
+	for _, lp := range p.layers {
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			if e.wh != notWhiteout || e.name == "/" {
+				continue
+			}
+			e.drop, e.why = rules.Removes(e.name)
+		}
+	}
+
+	// 2. A kept hardlink needs its target. Within a layer the link takes
+	// the target's place (layers.Edit.Promote); a target in a lower layer
+	// cannot move, so it stays.
+	latest := map[string]*entry{} // name -> topmost entry so far
+	for _, lp := range p.layers {
+		here := map[string]*entry{}
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			if e.typ == tar.TypeLink && !e.drop {
+				if t, ok := here[e.link]; ok {
+					if t.drop {
+						if lp.edit.Promote == nil {
+							lp.edit.Promote = map[string]string{}
+						}
+						if _, done := lp.edit.Promote[t.name]; !done {
+							lp.edit.Promote[t.name] = e.name
+						}
+					}
+				} else if t, ok := latest[e.link]; ok && t.drop {
+					t.drop, t.why = false, ""
+					p.warnings = append(p.warnings, fmt.Sprintf("kept %s: a hardlink in a later layer (%s) needs it", t.name, e.name))
+				}
+			}
+			here[e.name] = e
+		}
+		for k, v := range here {
+			latest[k] = v
+		}
+	}
+
+	// 3. A directory that holds a kept file stays, as a .dockerignore
+	// exception keeps its parents.
+	needed := map[string]bool{}
+	for _, lp := range p.layers {
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			if e.drop || e.wh != notWhiteout {
+				continue
+			}
+			for d := path.Dir(e.name); d != "/" && !needed[d]; d = path.Dir(d) {
+				needed[d] = true
+			}
+		}
+	}
+	for _, lp := range p.layers {
+		for i := range lp.entries {
+			if e := &lp.entries[i]; e.drop && e.typ == tar.TypeDir && needed[e.name] {
+				e.drop, e.why = false, ""
+			}
+		}
+	}
+
+	// 4. A whiteout that hid something before and hides nothing now goes:
+	// its target's bytes are gone, and so should the marker be.
+	before, after := lowest{}, lowest{}
+	for li, lp := range p.layers {
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			if e.wh == notWhiteout {
+				continue
+			}
+			if before.hides(e, li) && !after.hides(e, li) {
+				e.drop, e.why = true, ""
+			}
+		}
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			if e.wh != notWhiteout {
+				continue
+			}
+			before.add(e.name, li)
+			if !e.drop {
+				after.add(e.name, li)
+			}
+		}
+	}
+
+	// 5. The user, and with it the owner of --chown trees.
+	if err := p.decideUser(); err != nil {
+		return err
+	}
+	var chown []string
+	for _, c := range p.o.chown {
+		chown = append(chown, layers.Clean(c))
+	}
+	for _, lp := range p.layers {
+		var dropped map[string]bool
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			if e.drop {
+				if dropped == nil {
+					dropped = map[string]bool{}
+				}
+				dropped[e.name] = true
+				lp.changed = true
+				continue
+			}
+			for _, c := range chown {
+				if layers.Within(e.name, c) {
+					lp.chowned++
+				}
+			}
+		}
+		lp.edit.Drop = dropped
+		if lp.chowned > 0 {
+			uid, gid := p.owner()
+			lp.changed = true
+			lp.edit.Owner = func(name string) (int, int, bool) {
+				for _, c := range chown {
+					if layers.Within(name, c) {
+						return uid, gid, true
+					}
+				}
+				return 0, 0, false
+			}
+		}
+	}
+	return nil
+}
+
+// lowest records, for every path, the lowest layer holding it and the
+// lowest layer holding something strictly below it.
+type lowest struct {
+	at, below map[string]int
+}
+
+func (l *lowest) add(name string, layer int) {
+	if l.at == nil {
+		l.at, l.below = map[string]int{}, map[string]int{}
+	}
+	if _, ok := l.at[name]; !ok {
+		l.at[name] = layer
+	}
+	for d := path.Dir(name); ; d = path.Dir(d) {
+		if _, ok := l.below[d]; ok {
+			break // and so are all its parents, from a layer no higher
+		}
+		l.below[d] = layer
+		if d == "/" {
+			break
+		}
+	}
+}
+
+// hides reports whether whiteout e in layer li hides anything recorded.
+func (l *lowest) hides(e *entry, li int) bool {
+	if b, ok := l.below[e.target]; ok && b < li {
+		return true
+	}
+	if e.wh == opaqueWhiteout {
+		return false
+	}
+	a, ok := l.at[e.target]
+	return ok && a < li
+}
+
+// visible returns the topmost copy of an account file, unless a later layer
+// deletes it or the plan removes it.
+func (p *Plan) visible(get func(*layerPlan) *captured, name string) *captured {
+	var c *captured
+	for _, lp := range p.layers {
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			switch {
+			case e.wh == plainWhiteout && layers.Within(name, e.target),
+				e.wh == opaqueWhiteout && layers.Within(name, e.target) && name != e.target:
+				if !e.drop {
+					c = nil
+				}
+			case e.name == name:
+				c = nil
+				if !e.drop && e.typ == tar.TypeReg {
+					c = get(lp)
+				}
+			}
+		}
+	}
+	return c
+}
+
+func (p *Plan) decideUser() error {
+	current := p.cfg.Config.User
+	want := p.o.user
+	p.setUser = true
+	switch {
+	case want == "" && !isRoot(current):
+		// Already non-root: the user stays, resolved only to know whom
+		// --chown hands trees to.
+		want, p.setUser = current, false
+	case want == "":
+		want = nonrootName
+	case isRoot(want):
+		p.warnings = append(p.warnings, "the output runs as root (--user root)")
+		return nil
+	}
+	var passwd, group []byte
+	if c := p.visible(func(lp *layerPlan) *captured { return lp.passwd }, "/etc/passwd"); c != nil {
+		passwd = c.data
+	}
+	if c := p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"); c != nil {
+		group = c.data
+	}
+	a, err := resolveUser(want, passwd, group)
+	if err != nil {
+		return err
+	}
+	p.user = a
+	return nil
+}
+
+// owner returns the uid and gid the output runs as.
+func (p *Plan) owner() (int, int) {
+	if p.user != nil {
+		return p.user.uid, p.user.gid
+	}
+	return 0, 0
+}
+
+// sortedKeys returns m's keys in order, for output that does not depend on
+// map order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
