@@ -411,6 +411,13 @@ func (p *Plan) decideUser() error {
 	if c := p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"); c != nil {
 		group = c.data
 	}
+	if !p.setUser {
+		p.user = lookupUser(current, passwd)
+		if p.user == nil && len(p.o.chown) > 0 {
+			return fmt.Errorf("--chown: the image's user %q is not in /etc/passwd", current)
+		}
+		return nil
+	}
 	a, err := resolveUser(want, passwd, group)
 	if err != nil {
 		return err

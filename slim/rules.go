@@ -84,20 +84,22 @@ func newMatcher(patterns []string) (*matcher, error) {
 		}
 		clean = append(clean, lines...)
 	}
-	pm, err := patternmatcher.New(clean)
-	if err != nil {
-		return nil, fmt.Errorf("bad pattern in %q: %w", strings.Join(patterns, " "), err)
-	}
-	m := &matcher{pm: pm, patterns: clean, dirs: map[string]patternmatcher.MatchInfo{}}
+	// Compile each pattern alone first, to name the bad one.
+	var singles []*matcher
 	for _, p := range clean {
 		single, err := patternmatcher.New([]string{p})
 		if err != nil {
 			return nil, fmt.Errorf("bad pattern %q: %w", p, err)
 		}
 		if !strings.HasPrefix(p, "!") {
-			m.singles = append(m.singles, &matcher{pm: single, patterns: []string{p}, dirs: map[string]patternmatcher.MatchInfo{}})
+			singles = append(singles, &matcher{pm: single, patterns: []string{p}, dirs: map[string]patternmatcher.MatchInfo{}})
 		}
 	}
+	pm, err := patternmatcher.New(clean)
+	if err != nil {
+		return nil, fmt.Errorf("bad patterns %q: %w", clean, err)
+	}
+	m := &matcher{pm: pm, patterns: clean, dirs: map[string]patternmatcher.MatchInfo{}, singles: singles}
 	return m, nil
 }
 

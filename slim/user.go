@@ -182,3 +182,28 @@ func appendLine(b []byte, line string) []byte {
 	}
 	return append(out, line+"\n"...)
 }
+
+// lookupUser finds the account a config User names without adding one: a
+// numeric user needs no /etc/passwd line to run. It returns nil when a named
+// user is missing.
+func lookupUser(user string, passwd []byte) *account {
+	nameOrUID, gidStr, hasGID := strings.Cut(user, ":")
+	uid, err := strconv.Atoi(nameOrUID)
+	numeric := err == nil
+	var a *account
+	for _, u := range parsePasswd(passwd) {
+		if (numeric && u.uid == uid) || (!numeric && u.name == nameOrUID) {
+			a = &account{name: u.name, uid: u.uid, gid: u.gid, home: u.home}
+			break
+		}
+	}
+	if a == nil && numeric {
+		a = &account{name: nameOrUID, uid: uid, gid: uid}
+	}
+	if a != nil && hasGID {
+		if g, err := strconv.Atoi(gidStr); err == nil {
+			a.gid = g
+		}
+	}
+	return a
+}
