@@ -127,7 +127,7 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 			p.layers[i] = lp
 			mu.Lock()
 			done++
-			o.logf("scanned layer %d/%d %s (%d entries)", done, len(ls), short(lp.digest), len(lp.entries))
+			o.logf("scanned layer %d/%d %s (%d entries; %d of %d layers done)", i+1, len(ls), short(lp.digest), len(lp.entries), done, len(ls))
 			mu.Unlock()
 			return nil
 		})
