@@ -191,8 +191,12 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		opts = append(opts, slim.WithJobs(c.jobs))
 	}
 	// A daemon or docker-archive stores plain tars: compressing rewritten
-	// layers for them would be work the loader undoes.
-	if dst.kind == kindDaemon || dst.kind == kindArchive {
+	// layers for them would be work the loader undoes. But untouched
+	// layers are copied as they are, and an archive that mixes plain and
+	// gzip members is misread by readers that look at its first layer
+	// only (go-containerregistry's tarball): a docker-archive gets plain
+	// tars only when the source's layers are plain.
+	if dst.kind == kindDaemon || dst.kind == kindArchive && s.img != nil && plainLayers(s.img) {
 		opts = append(opts, slim.WithoutCompression())
 	}
 

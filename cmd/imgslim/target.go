@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // resolveTarget gives a bare target the kind of place the source came from.
@@ -30,6 +31,22 @@ func resolveTarget(t, src location) (location, error) {
 		return t, nil
 	}
 	return t, fmt.Errorf("target %q: a %s source has no default place; write docker://%s, docker-daemon:%s or a file location", t.raw, src.kind, t.ref, t.ref)
+}
+
+// plainLayers reports whether every layer of img is stored as a plain tar.
+func plainLayers(img v1.Image) bool {
+	m, err := img.Manifest()
+	if err != nil {
+		return false
+	}
+	for _, l := range m.Layers {
+		switch l.MediaType {
+		case types.DockerUncompressedLayer, types.OCIUncompressedLayer, types.OCIUncompressedRestrictedLayer:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // checkTarget refuses, before any work, what cannot be written.
