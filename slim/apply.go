@@ -176,6 +176,14 @@ func (p *Plan) history(h []v1.History, userLayer bool) []v1.History {
 			li++
 		}
 	}
+	if p.o.scrub {
+		for i := range h {
+			if h[i].CreatedBy != "" {
+				h[i].CreatedBy = ""
+				h[i].Comment = joinComment(h[i].Comment, "imgslim: command scrubbed")
+			}
+		}
+	}
 	desc := p.o.description
 	if desc == "" {
 		desc = "imgslim"

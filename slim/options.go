@@ -22,6 +22,8 @@ type options struct {
 	jobs        int
 	logf        func(format string, args ...any)
 	description string
+	sets        []string
+	scrub       bool
 }
 
 // makeOptions applies opts over the defaults, which live here and only here.
@@ -85,6 +87,14 @@ func WithJobs(n int) Option {
 func WithLogf(f func(format string, args ...any)) Option {
 	return func(o *options) { o.logf = f }
 }
+
+// WithSets enables built-in rule sets (see AllSets). None is enabled by
+// default in the library; the imgslim command enables all of them.
+func WithSets(sets ...string) Option { return func(o *options) { o.sets = sets } }
+
+// WithScrubHistory empties the created_by commands of the output's
+// history, which can hold secrets passed as build arguments.
+func WithScrubHistory() Option { return func(o *options) { o.scrub = true } }
 
 // WithDescription sets the text of the history entry imgslim adds,
 // typically the command line.

@@ -2,6 +2,7 @@ package slim
 
 import (
 	"archive/tar"
+	"bytes"
 	"fmt"
 	"io"
 	"path"
@@ -28,8 +29,10 @@ const (
 type entry struct {
 	name   string // layers.Clean form
 	typ    byte
+	mode   int64
 	size   int64
-	link   string // hardlink target, layers.Clean form
+	link   string // hardlink target, layers.Clean form; symlink target as stored
+	secret bool   // the content holds a private key
 	wh     whiteoutKind
 	target string // what a whiteout hides
 	drop   bool
@@ -55,6 +58,9 @@ type layerPlan struct {
 	entries   []entry
 	passwd    *captured
 	group     *captured
+	// files holds the contents the rule sets read (lockfiles, package
+	// databases, configs), by name; the last copy in the layer wins.
+	files map[string][]byte
 
 	edit    layers.Edit
 	changed bool
@@ -85,7 +91,23 @@ type Plan struct {
 	setUser  bool     // the config's User changes to user
 	warnings []string
 	report   *Report
+
+	view    *view
+	app     *appContext
+	fetched map[string]string // image path -> file holding its content
+	// setRules are the pattern parts of the enabled sets; setPaths the
+	// paths they chose from the image's contents (a directory with its
+	// tree), with the reason.
+	setRules  map[string]*Rules
+	setPaths  map[string]setChoice
+	protected map[string]string // path -> why it must stay
+	protTrees []string          // trees that must stay whole
+	skipped   map[string]*Skip  // protected paths a rule matched
+	secrets   []Secret
 }
+
+// setChoice is a path a rule set removes, and why.
+type setChoice struct{ set, why string }
 
 // NewPlan reads the headers of every layer of img, several layers at once,
 // and decides what each loses.
@@ -109,7 +131,7 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading layers: %w", err)
 	}
-	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls))}
+	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls)), fetched: map[string]string{}}
 
 	g, ctx := errgroup.WithContext(o.ctx)
 	g.SetLimit(o.jobs)
@@ -120,7 +142,7 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			lp, err := scanLayer(l)
+			lp, err := scanLayer(l, p.wantContent)
 			if err != nil {
 				return fmt.Errorf("reading layer %d (%s): %w", i+1, lp.digest, err)
 			}
@@ -133,6 +155,11 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 		})
 	}
 	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	p.view = newView(p.layers)
+	p.app = p.newAppContext()
+	if err := p.chooseSets(); err != nil {
 		return nil, err
 	}
 	if err := p.decide(); err != nil {
@@ -149,8 +176,8 @@ func short(h v1.Hash) string {
 	return h.String()
 }
 
-func scanLayer(l v1.Layer) (*layerPlan, error) {
-	lp := &layerPlan{src: l}
+func scanLayer(l v1.Layer, want func(name string, size int64) bool) (*layerPlan, error) {
+	lp := &layerPlan{src: l, files: map[string][]byte{}}
 	var err error
 	if lp.digest, err = l.Digest(); err != nil {
 		return lp, err
@@ -162,15 +189,39 @@ func scanLayer(l v1.Layer) (*layerPlan, error) {
 		return lp, err
 	}
 	lp.tarSize, err = layers.Scan(l, func(h *tar.Header, r io.Reader) error {
-		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, size: h.Size}
-		if h.Typeflag == tar.TypeLink {
+		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size}
+		switch h.Typeflag {
+		case tar.TypeLink:
 			e.link = layers.Clean(h.Linkname)
+		case tar.TypeSymlink:
+			e.link = h.Linkname
 		}
 		if target, opaque, ok := layers.Whiteout(h); ok {
 			e.wh, e.target = plainWhiteout, target
 			if opaque {
 				e.wh = opaqueWhiteout
 			}
+		}
+		if h.Typeflag == tar.TypeReg && e.wh == notWhiteout && h.Size <= maxSniff {
+			// Small files are read whole anyway by the tar reader
+			// skipping them; look at them for private keys and keep
+			// those the rule sets parse.
+			data, err := io.ReadAll(r)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", e.name, err)
+			}
+			e.secret = hasPrivateKey(data)
+			if want != nil && want(e.name, h.Size) {
+				lp.files[e.name] = data
+			}
+			r = bytes.NewReader(data)
+		} else if h.Typeflag == tar.TypeReg && want != nil && want(e.name, h.Size) {
+			data, err := io.ReadAll(r)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", e.name, err)
+			}
+			lp.files[e.name] = data
+			r = bytes.NewReader(data)
 		}
 		lp.entries = append(lp.entries, e)
 		// The account files are small and needed to add a user; keep the
@@ -205,7 +256,7 @@ func (p *Plan) decide() error {
 			if e.wh != notWhiteout || e.name == "/" {
 				continue
 			}
-			e.drop, e.why = rules.Removes(e.name)
+			e.drop, e.why = p.removes(e.name, rules)
 		}
 	}
 

@@ -27,6 +27,14 @@ type Report struct {
 	WhiteoutsDropped int `json:"whiteoutsDropped"`
 
 	Removed []PatternReport `json:"removed"`
+	// Sets sums Removed by built-in rule set; the user's patterns are
+	// under "patterns".
+	Sets []SetReport `json:"sets,omitempty"`
+	// Protected lists paths a rule matched but the program needs.
+	Protected []Skip `json:"protected,omitempty"`
+	// Secrets were in the source image: removed from the output, but
+	// published with the source, so they must be rotated.
+	Secrets []Secret `json:"secrets,omitempty"`
 
 	User     string   `json:"user"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -48,13 +56,23 @@ type PatternReport struct {
 	Largest []PathBytes `json:"largest"`
 }
 
+// SetReport is what one rule set took.
+type SetReport struct {
+	Set   string `json:"set"`
+	Files int    `json:"files"`
+	Bytes int64  `json:"bytes"`
+}
+
 // PathBytes is a removed tree and the bytes it held, in every layer.
 type PathBytes struct {
 	Path  string `json:"path"`
 	Bytes int64  `json:"bytes"`
 }
 
-const largestPerPattern = 5
+const (
+	largestPerPattern = 5
+	maxListed         = 20
+)
 
 // Report returns the plan's report; after Apply it holds the real figures.
 func (p *Plan) Report() *Report { return p.report }
@@ -129,6 +147,29 @@ func (p *Plan) newReport() *Report {
 		r.Removed = append(r.Removed, *pr)
 	}
 	sort.SliceStable(r.Removed, func(i, j int) bool { return r.Removed[i].Bytes > r.Removed[j].Bytes })
+	bySet := map[string]*SetReport{}
+	for _, pr := range r.Removed {
+		set := "patterns"
+		if s, _, ok := strings.Cut(pr.Pattern, ": "); ok {
+			set = s
+		}
+		sr := bySet[set]
+		if sr == nil {
+			sr = &SetReport{Set: set}
+			bySet[set] = sr
+		}
+		sr.Files += pr.Files
+		sr.Bytes += pr.Bytes
+	}
+	for _, set := range append(AllSets, "patterns") {
+		if sr := bySet[set]; sr != nil {
+			r.Sets = append(r.Sets, *sr)
+		}
+	}
+	for _, k := range sortedKeys(p.skipped) {
+		r.Protected = append(r.Protected, *p.skipped[k])
+	}
+	r.Secrets = p.secrets
 	switch {
 	case p.user == nil:
 		r.User = "root"
@@ -182,8 +223,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		percent(r.Before.Compressed, r.After.Compressed), percent(r.Before.Uncompressed, r.After.Uncompressed), r.Before.Files-r.After.Files)
 	tw.Flush()
 
+	if len(r.Sets) > 0 {
+		b.WriteString("\nremoved by rule set:\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, sr := range r.Sets {
+			fmt.Fprintf(tw, "  %s\t%d files\t%s\n", sr.Set, sr.Files, Bytes(sr.Bytes))
+		}
+		tw.Flush()
+	}
 	if len(r.Removed) > 0 {
-		b.WriteString("\nremoved by pattern:\n")
+		b.WriteString("\nremoved by rule:\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, pr := range r.Removed {
 			fmt.Fprintf(tw, "  %s\t%d files\t%s\n", pr.Pattern, pr.Files, Bytes(pr.Bytes))
@@ -194,6 +243,22 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw.Flush()
 	} else {
 		b.WriteString("\nno path matched the removal patterns\n")
+	}
+	if len(r.Protected) > 0 {
+		fmt.Fprintf(&b, "\nkept, needed at run time (%d paths a rule matched):\n", len(r.Protected))
+		for i, s := range r.Protected {
+			if i == maxListed {
+				fmt.Fprintf(&b, "  … and %d more (see --report)\n", len(r.Protected)-maxListed)
+				break
+			}
+			fmt.Fprintf(&b, "  %s  (%s; %s)\n", s.Path, s.Rule, s.Why)
+		}
+	}
+	if len(r.Secrets) > 0 {
+		fmt.Fprintf(&b, "\n!!! %d SECRETS FOUND IN THE SOURCE IMAGE: they were published with it, ROTATE THEM !!!\n", len(r.Secrets))
+		for _, s := range r.Secrets {
+			fmt.Fprintf(&b, "  %s: %s\n", s.Where, s.What)
+		}
 	}
 	fmt.Fprintf(&b, "\nlayers rewritten: %d, dropped (left empty): %d, whiteouts dropped: %d\n", r.LayersRewritten, r.LayersDropped, r.WhiteoutsDropped)
 	fmt.Fprintf(&b, "runs as: %s\n", r.User)

@@ -1,0 +1,309 @@
+package slim
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/imgslim/imgslim/layers"
+)
+
+// Skip is a protected path that a rule matched and that stayed.
+type Skip struct {
+	Path string `json:"path"`
+	Rule string `json:"rule"`
+	Why  string `json:"why"`
+}
+
+// Secret is a credential found in the source image: the file is removed,
+// but it was published with the image and must be rotated.
+type Secret struct {
+	Where string `json:"where"` // a path, "env NAME" or "history N"
+	What  string `json:"what"`
+}
+
+// wantContent says which files the scan keeps in memory for the rule sets.
+func (p *Plan) wantContent(name string, size int64) bool {
+	if size > 64<<20 {
+		return false
+	}
+	base := path.Base(name)
+	inModules := strings.Contains(name, "/node_modules/")
+	switch {
+	case name == "/var/lib/dpkg/status", name == "/var/lib/apt/extended_states",
+		strings.HasPrefix(name, "/var/lib/dpkg/info/") && strings.HasSuffix(name, ".list"),
+		name == "/lib/apk/db/installed", name == "/etc/apk/world",
+		name == "/etc/ld.so.conf", strings.HasPrefix(name, "/etc/ld.so.conf.d/"), name == "/etc/nsswitch.conf":
+		return true
+	case !inModules && (base == "package-lock.json" || base == "npm-shrinkwrap.json" || base == "package.json" || base == "tsconfig.json"):
+		return true
+	case base == ".npmrc" || base == ".pypirc" || base == ".netrc" || base == ".git-credentials" ||
+		strings.HasSuffix(name, "/.docker/config.json") || strings.HasSuffix(name, "/.aws/credentials"):
+		return true
+	}
+	return false
+}
+
+func (p *Plan) enabled(set string) bool {
+	for _, s := range p.o.sets {
+		if s == set {
+			return true
+		}
+	}
+	return false
+}
+
+// chooseSets works out what each enabled set removes and what must stay.
+func (p *Plan) chooseSets() error {
+	p.setRules = map[string]*Rules{}
+	p.setPaths = map[string]setChoice{}
+	p.skipped = map[string]*Skip{}
+	a := p.app
+	if p.enabled(SetCaches) || p.enabled(SetSources) || p.enabled(SetBuildTools) {
+		a.goBin = p.programIsGo()
+	}
+	for _, set := range AllSets {
+		if !p.enabled(set) {
+			continue
+		}
+		if pats := p.setPatterns(set, a); len(pats) > 0 {
+			r, err := NewRules(pats, nil)
+			if err != nil {
+				return fmt.Errorf("rule set %s: %w", set, err)
+			}
+			p.setRules[set] = r
+		}
+		switch set {
+		case SetSources:
+			for name, why := range p.sourcePaths(a) {
+				p.setPaths[name] = setChoice{SetSources, why}
+			}
+		case SetSecrets:
+			p.findSecrets()
+		case SetDevDeps:
+			if err := p.chooseDevDeps(); err != nil {
+				return err
+			}
+		case SetBuildTools:
+			if err := p.chooseBuildTools(); err != nil {
+				return err
+			}
+		}
+	}
+	return p.protect()
+}
+
+// programIsGo reports whether the entrypoint's program is a Go binary.
+func (p *Plan) programIsGo() bool {
+	if p.app.program == "" {
+		return false
+	}
+	files, err := p.fetch([]string{p.app.program})
+	if err != nil {
+		return false
+	}
+	f, ok := files[p.app.program]
+	return ok && isGoBinary(f)
+}
+
+// removes reports whether the user's rules or an enabled set remove name,
+// and which, unless name must stay.
+func (p *Plan) removes(name string, rules *Rules) (bool, string) {
+	rm, why := rules.Removes(name)
+	if !rm {
+		rm, why = p.setRemoves(name)
+	}
+	if !rm {
+		return false, ""
+	}
+	if reason, ok := p.isProtected(name); ok {
+		if _, seen := p.skipped[name]; !seen {
+			p.skipped[name] = &Skip{Path: name, Rule: why, Why: reason}
+		}
+		return false, ""
+	}
+	return true, why
+}
+
+func (p *Plan) setRemoves(name string) (bool, string) {
+	for _, set := range AllSets {
+		if r := p.setRules[set]; r != nil {
+			if rm, pat := r.Removes(name); rm {
+				return true, set + ": " + pat
+			}
+		}
+	}
+	for d := name; ; d = path.Dir(d) {
+		if c, ok := p.setPaths[d]; ok {
+			return true, c.set + ": " + c.why
+		}
+		if d == "/" {
+			return false, ""
+		}
+	}
+}
+
+func (p *Plan) isProtected(name string) (string, bool) {
+	if why, ok := p.protected[name]; ok {
+		return why, true
+	}
+	for _, t := range p.protTrees {
+		if layers.Within(name, t) {
+			return "needed at run time (" + t + ")", true
+		}
+	}
+	return "", false
+}
+
+// protect marks what the program needs: never removed, by a set or by the
+// user's patterns.
+func (p *Plan) protect() error {
+	p.protected = map[string]string{}
+	a := p.app
+	add := func(name, why string) {
+		if _, ok := p.protected[name]; !ok {
+			p.protected[name] = why
+		}
+	}
+	for _, f := range []string{"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/hosts", "/etc/resolv.conf", "/etc/ca-certificates.conf", "/etc/ssl/cert.pem"} {
+		add(f, "needed by every program")
+	}
+	p.protTrees = []string{"/etc/ssl/certs", "/usr/share/ca-certificates", "/etc/pki", "/etc/ld.so.conf.d", "/usr/local/share/ca-certificates"}
+	if a.program != "" {
+		// The name the entrypoint uses and every link on the way.
+		for _, c := range p.linkChain(a.argv[0], a.path) {
+			add(c, "the entrypoint "+a.argv[0])
+		}
+		if err := p.protectClosure(a.program); err != nil {
+			return err
+		}
+	}
+	if a.script != "" {
+		add(a.script, "the file the entrypoint runs")
+	}
+	if a.appDir != "" {
+		add(path.Join(a.appDir, "package.json"), "the application's package.json")
+		if b, ok := p.content(path.Join(a.appDir, "package.json")); ok {
+			if main := packageMain(b); main != "" {
+				m := path.Join(a.appDir, main)
+				for _, c := range []string{m, m + ".js", path.Join(m, "index.js")} {
+					if p.view.exists(c) {
+						add(c, "package.json main")
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// linkChain returns the paths exec goes through to reach argv0: the name
+// found in PATH and each symlink it leads to.
+func (p *Plan) linkChain(argv0 string, dirs []string) []string {
+	var start []string
+	if strings.Contains(argv0, "/") {
+		start = []string{layers.Clean(argv0)}
+	} else {
+		for _, d := range dirs {
+			start = append(start, path.Join(d, argv0))
+		}
+	}
+	for _, s := range start {
+		var chain []string
+		cur := s
+		for range 40 {
+			n, ok := p.view.lookup(cur)
+			if !ok {
+				break
+			}
+			chain = append(chain, cur)
+			if n.typ != tar.TypeSymlink {
+				return chain
+			}
+			t := n.link
+			if !strings.HasPrefix(t, "/") {
+				t = path.Join(path.Dir(cur), t)
+			}
+			r, _ := p.view.resolve(path.Dir(layers.Clean(t)))
+			cur = path.Join(r, path.Base(t))
+		}
+	}
+	return nil
+}
+
+func packageMain(b []byte) string {
+	var pkg struct {
+		Main string `json:"main"`
+	}
+	if err := jsonUnmarshal(b, &pkg); err != nil {
+		return ""
+	}
+	return pkg.Main
+}
+
+// Secret-looking names and values, for Env and history.
+var (
+	secretName  = regexp.MustCompile(`(?i)(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASS|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|AUTH|CREDENTIALS?)($|_)|_KEY$`)
+	secretValue = regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{36}|AIza[0-9A-Za-z_-]{35})\b`)
+	npmrcToken  = regexp.MustCompile(`(?m)(_authToken|_auth|_password)\s*=\s*\S`)
+	pypiPass    = regexp.MustCompile(`(?m)^\s*password\s*[=:]\s*\S`)
+)
+
+// findSecrets marks credential files for removal and notes secrets in the
+// config, which no layer rewrite can take back.
+func (p *Plan) findSecrets() {
+	seen := map[string]bool{}
+	note := func(where, what string) {
+		if !seen[where] {
+			seen[where] = true
+			p.secrets = append(p.secrets, Secret{Where: where, What: what})
+		}
+	}
+	r := p.setRules[SetSecrets]
+	for name, n := range p.view.nodes {
+		if n.typ != tar.TypeReg {
+			continue
+		}
+		base := path.Base(name)
+		content, _ := p.content(name)
+		switch {
+		case n.secret:
+			p.setPaths[name] = setChoice{SetSecrets, "private key"}
+			note(name, "private key")
+		case base == ".npmrc" && npmrcToken.Match(content):
+			p.setPaths[name] = setChoice{SetSecrets, "npm token"}
+			note(name, "npm registry token")
+		case base == ".pypirc" && pypiPass.Match(content):
+			p.setPaths[name] = setChoice{SetSecrets, "PyPI password"}
+			note(name, "PyPI password")
+		case strings.HasSuffix(name, "/.docker/config.json") && bytes.Contains(content, []byte(`"auths"`)) && bytes.Contains(content, []byte(`"auth"`)):
+			p.setPaths[name] = setChoice{SetSecrets, "registry credentials"}
+			note(name, "Docker registry credentials")
+		case r != nil:
+			if rm, pat := r.Removes(name); rm {
+				note(name, "credential file ("+pat+")")
+			}
+		}
+	}
+	for _, kv := range p.cfg.Config.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case secretValue.MatchString(v):
+			note("env "+k, "value looks like a token")
+		case secretName.MatchString(k) && v != "":
+			note("env "+k, "name looks like a secret")
+		}
+	}
+	for i, h := range p.cfg.History {
+		if m := secretValue.FindString(h.CreatedBy); m != "" {
+			note(fmt.Sprintf("history %d", i), "command holds a token ("+m[:4]+"…)")
+		} else if strings.Contains(h.CreatedBy, "--build-arg") || regexp.MustCompile(`(?i)(password|token|secret)=\S`).MatchString(h.CreatedBy) {
+			note(fmt.Sprintf("history %d", i), "command passes a secret-looking argument")
+		}
+	}
+	sort.Slice(p.secrets, func(i, j int) bool { return p.secrets[i].Where < p.secrets[j].Where })
+}
