@@ -144,3 +144,42 @@ func TestParseSets(t *testing.T) {
 		t.Errorf("got %v, want an error naming bogus", err)
 	}
 }
+
+func TestAnalyze(t *testing.T) {
+	// A later layer overwrites a file and deletes another: both are waste.
+	src := nodeApp(t)
+	img := image(t, v1.Config{Cmd: []string{"node", "dist/server.js"}, WorkingDir: "/app"},
+		mustLayers(t, src)[0], mustLayers(t, src)[1],
+		gzLayer(t, reg("app/dist/server.js", "js v2"), reg("usr/share/doc/bash/.wh.README", "")))
+	a, err := Analyze(img, WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Wasted != int64(len("js")+len("docs")) {
+		t.Errorf("got wasted %d, want %d", a.Wasted, len("js")+len("docs"))
+	}
+	got := map[string]int64{}
+	var share float64
+	for _, c := range a.Categories {
+		got[c.Name] = c.Bytes
+		share += c.Share
+	}
+	if got["your application"] == 0 || got["caches"] == 0 || got["VCS history"] != 3 || got["sources"] != 2 || got["secrets"] == 0 {
+		t.Errorf("got categories %v", got)
+	}
+	if share < 0.999 || share > 1.001 {
+		t.Errorf("shares add up to %f, want 1", share)
+	}
+	if a.Saving.Uncompressed <= 0 || a.Saving.Files <= 0 {
+		t.Errorf("got saving %+v", a.Saving)
+	}
+}
+
+func mustLayers(t testing.TB, img v1.Image) []v1.Layer {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
