@@ -2,7 +2,11 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Location kinds, in skopeo's transport syntax so users already know it.
@@ -77,7 +81,35 @@ func parseLocation(s string) (location, error) {
 	return l, nil
 }
 
-// same reports whether two locations name the same image.
+// same reports whether writing o would replace l, however either is
+// spelled: "oci:dir:t" and "oci:./dir/:t", "docker-daemon:a/b:v1" and
+// "docker-daemon:docker.io/a/b:v1". An archive is replaced whole, whatever
+// image it names.
 func (l location) same(o location) bool {
-	return l.kind == o.kind && l.ref == o.ref && l.path == o.path
+	if l.kind != o.kind {
+		return false
+	}
+	switch l.kind {
+	case kindArchive, kindOCIArch:
+		return samePath(l.path, o.path)
+	case kindOCI:
+		return samePath(l.path, o.path) && l.ref == o.ref
+	}
+	a, errA := name.ParseReference(l.ref)
+	b, errB := name.ParseReference(o.ref)
+	if errA != nil || errB != nil {
+		return l.ref == o.ref
+	}
+	return a.Name() == b.Name()
+}
+
+func samePath(a, b string) bool {
+	if fa, err := os.Stat(a); err == nil {
+		if fb, err := os.Stat(b); err == nil {
+			return os.SameFile(fa, fb)
+		}
+	}
+	a, errA := filepath.Abs(a)
+	b, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && a == b
 }
