@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -141,6 +142,19 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	if err != nil {
 		return err
 	}
+	if err := checkUser(c.user); err != nil {
+		return err
+	}
+	// The report is written last: find out now, before any work, that it
+	// cannot be, rather than fail with the target written.
+	if c.report != "" {
+		f, err := os.CreateTemp(filepath.Dir(c.report), "."+filepath.Base(c.report)+".imgslim-*")
+		if err != nil {
+			return fmt.Errorf("cannot write --report %s: %w", c.report, err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
 
 	logf := func(format string, args ...any) {
 		if !c.quiet {
@@ -254,6 +268,21 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			}
 			return (&slim.IndexReport{Images: reports}).WriteJSON(f)
 		})
+	}
+	return nil
+}
+
+// checkUser refuses a --user that is not NAME|UID[:GROUP|GID].
+func checkUser(u string) error {
+	if u == "" {
+		return nil
+	}
+	user, group, hasGroup := strings.Cut(u, ":")
+	switch {
+	case user == "", hasGroup && group == "", strings.Contains(group, ":"):
+		return usagef("bad --user %q: want NAME|UID[:GROUP|GID]", u)
+	case strings.HasPrefix(user, "-"), strings.HasPrefix(group, "-"):
+		return usagef("bad --user %q: negative id", u)
 	}
 	return nil
 }
