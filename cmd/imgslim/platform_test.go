@@ -83,13 +83,7 @@ func TestMultiPlatform(t *testing.T) {
 	host := memRegistry(t)
 	idx, imgs := multiFixture(t)
 	srcRef := host + "/multi/src:v1"
-	r, err := name.ParseReference(srcRef)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
+	pushIndex(t, srcRef, idx)
 	layoutDir := filepath.Join(t.TempDir(), "src")
 	p, err := layout.Write(layoutDir, empty.Index)
 	if err != nil {

@@ -28,6 +28,18 @@ func pushImage(t testing.TB, ref string, img v1.Image, auth authn.Authenticator)
 	}
 }
 
+// pushIndex writes idx to ref anonymously.
+func pushIndex(t testing.TB, ref string, idx v1.ImageIndex) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+}
+
 // pullImage reads ref with auth (anonymous when nil).
 func pullImage(t testing.TB, ref string, auth authn.Authenticator) v1.Image {
 	t.Helper()
