@@ -15,9 +15,11 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgslim/imgslim/testdata/dockertest"
@@ -257,6 +259,37 @@ func TestBadInput(t *testing.T) {
 				writeArchive(t, p, "example.com/fixture/src:v1", fixture(t, false))
 				out, s := newPath(t, "out")
 				return []string{"docker-archive:" + p + ":example.com/nope:v1", "oci:" + out}, []spot{s, fileSpot(t, p)}
+			}},
+		{name: "docker-archive: two images and no name", code: exitError, msg: []string{"2 images"},
+			setup: func(t *testing.T) ([]string, []spot) {
+				p := filepath.Join(t.TempDir(), "two.tar")
+				refs := map[name.Reference]v1.Image{}
+				for _, arch := range []string{"amd64", "arm64"} {
+					r, err := name.ParseReference("example.com/fixture/" + arch + ":v1")
+					if err != nil {
+						t.Fatal(err)
+					}
+					refs[r] = fixture(t, false, arch)
+				}
+				if err := tarball.MultiRefWriteToFile(p, refs); err != nil {
+					t.Fatal(err)
+				}
+				out, s := newPath(t, "out")
+				return []string{"docker-archive:" + p, "oci:" + out}, []spot{s, fileSpot(t, p)}
+			}},
+		{name: "oci-archive: entry outside the archive", code: exitError, msg: []string{"escapes"},
+			setup: func(t *testing.T) ([]string, []spot) {
+				dir := t.TempDir()
+				p := filepath.Join(dir, "evil.tar")
+				if err := os.WriteFile(p, tarOf(t, ent{name: "oci-layout", body: `{"imageLayoutVersion":"1.0.0"}`}, ent{name: "../../../../../../tmp/imgslim-escaped-" + uniq(), body: "x"}), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				out, s := newPath(t, "out")
+				return []string{"oci-archive:" + p, "oci:" + out}, []spot{s, {"directory " + dir, func() string { return treeHash(t, dir) }},
+					{"/tmp", func() string {
+						m, _ := filepath.Glob("/tmp/imgslim-escaped-*")
+						return fmt.Sprint(m)
+					}}}
 			}},
 		{name: "daemon: no such image", code: exitError, needs: docker, msg: []string{"imgslim-test/none"},
 			setup: func(t *testing.T) ([]string, []spot) {
