@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 )
@@ -65,9 +65,16 @@ func gzipBytes(t testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
-// gzLayer is a gzip OCI layer holding files.
+// gzLayer is a gzip OCI layer holding files. (static.NewLayer would take
+// the gzip blob for a plain tar and give its digest as the diff ID.)
 func gzLayer(t testing.TB, files ...file) v1.Layer {
-	return static.NewLayer(gzipBytes(t, tarBytes(t, files...)), types.OCILayer)
+	t.Helper()
+	b := gzipBytes(t, tarBytes(t, files...))
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // entries reads back every header and body of a layer.

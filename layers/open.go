@@ -3,7 +3,10 @@ package layers
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -28,10 +31,17 @@ var (
 // is checked at EOF (every remote and layout layer) is always verified, even
 // when the caller stopped at the tar end-of-archive marker.
 func Open(l v1.Layer) (io.ReadCloser, error) {
-	rc, err := l.Compressed()
+	digest, err := l.Digest()
 	if err != nil {
 		return nil, err
 	}
+	blob, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	// Not every source checks what it serves (an OCI layout's blobs are
+	// plain files), so check the blob against its digest here.
+	rc := &verifier{ReadCloser: blob, h: sha256.New(), want: digest, what: "layer digest"}
 	br := bufio.NewReaderSize(rc, 1<<20)
 	magic, err := br.Peek(4)
 	if err != nil && err != io.EOF {
@@ -56,6 +66,25 @@ func Open(l v1.Layer) (io.ReadCloser, error) {
 	default:
 		return &decompressed{Reader: br, close: func() error { return nil }, src: br, blob: rc}, nil
 	}
+}
+
+// verifier checks, at EOF, that what was read hashes to want.
+type verifier struct {
+	io.ReadCloser
+	h    hash.Hash
+	want v1.Hash
+	what string
+}
+
+func (v *verifier) Read(p []byte) (int, error) {
+	n, err := v.ReadCloser.Read(p)
+	v.h.Write(p[:n])
+	if err == io.EOF {
+		if got := hex.EncodeToString(v.h.Sum(nil)); v.want.Algorithm == "sha256" && got != v.want.Hex {
+			return n, fmt.Errorf("%s mismatch: got sha256:%s, want %s", v.what, got, v.want)
+		}
+	}
+	return n, err
 }
 
 type decompressed struct {

@@ -47,7 +47,12 @@ func Rewrite(l v1.Layer, e Edit, dir string, f Format) (_ v1.Layer, res Result, 
 			err = fmt.Errorf("reading layer: %w", cerr)
 		}
 	}()
+	return RewriteTar(rc, e, dir, f)
+}
 
+// RewriteTar is Rewrite reading an uncompressed tar stream, such as one
+// that ScanTo spooled.
+func RewriteTar(rc io.Reader, e Edit, dir string, f Format) (_ v1.Layer, res Result, err error) {
 	relink := map[string]string{} // dropped target -> promoted link (tar name)
 	out, size, err := Write(dir, f, func(tw *tar.Writer) error {
 		tr := tar.NewReader(rc)

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"archive/tar"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -17,11 +18,31 @@ type ScanFunc func(h *tar.Header, r io.Reader) error
 // contents that fn does not read. It returns the size of the uncompressed
 // tar stream. The whole blob is read, so its digest is verified.
 func Scan(l v1.Layer, fn ScanFunc) (size int64, err error) {
+	return ScanTo(l, nil, fn)
+}
+
+// ScanTo is Scan that also copies the uncompressed tar stream to spool when
+// it is not nil, so that a rewrite can read it back without decompressing
+// the layer a second time.
+func ScanTo(l v1.Layer, spool io.Writer, fn ScanFunc) (size int64, err error) {
 	rc, err := Open(l)
 	if err != nil {
 		return 0, err
 	}
-	cr := &countingReader{r: rc}
+	diffID, err := l.DiffID()
+	if err != nil {
+		rc.Close()
+		return 0, err
+	}
+	// The uncompressed stream must be the diff ID the config names: a
+	// blob can match its digest and still not be the layer the image
+	// says it has.
+	vr := &verifier{ReadCloser: rc, h: sha256.New(), want: diffID, what: "layer diff ID"}
+	var src io.Reader = vr
+	if spool != nil {
+		src = io.TeeReader(vr, spool)
+	}
+	cr := &countingReader{r: src}
 	defer func() {
 		// Close drains and verifies the blob; a digest mismatch found
 		// there is the error to report.
@@ -34,6 +55,11 @@ func Scan(l v1.Layer, fn ScanFunc) (size int64, err error) {
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
+			// Read what follows the end-of-archive marker too, through
+			// the hash and the spool.
+			if _, err := io.Copy(io.Discard, cr); err != nil {
+				return cr.n, fmt.Errorf("reading layer: %w", err)
+			}
 			return cr.n, nil
 		}
 		if err != nil {

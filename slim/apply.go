@@ -2,7 +2,9 @@ package slim
 
 import (
 	"archive/tar"
+	"bufio"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -18,7 +20,9 @@ import (
 // Image slims img: it plans from every layer's headers, then rewrites the
 // layers that lose something, several at once.
 func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
-	p, err := NewPlan(img, opts...)
+	// Apply follows at once, so the plan keeps each layer's tar: reading
+	// it back costs less than decompressing the layer again.
+	p, err := NewPlan(img, append(opts, func(o *options) { o.spool = true })...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -52,23 +56,26 @@ func (p *Plan) Apply() (v1.Image, error) {
 	g, ctx := errgroup.WithContext(o.ctx)
 	g.SetLimit(o.jobs)
 	var mu sync.Mutex
+	defer p.removeSpools()
 	for i, lp := range p.layers {
 		tarSizes[i] = lp.tarSize
 		switch {
 		case lp.empty():
+			p.removeSpool(lp)
 			continue
 		// A plain-tar blob bound for a compressed target is compressed:
 		// there is no original compressed blob to keep.
 		case lp.changed, f.Compress && uncompressed(lp.mediaType):
 		default:
 			out[i] = lp.src
+			p.removeSpool(lp)
 			continue
 		}
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			l, res, err := layers.Rewrite(lp.src, lp.edit, o.workDir, f)
+			l, res, err := p.rewrite(lp, f)
 			if err != nil {
 				return fmt.Errorf("rewriting layer %d (%s): %w", i+1, lp.digest, err)
 			}
@@ -248,4 +255,30 @@ func (p *Plan) userLayer(f layers.Format) (v1.Layer, int64, int, error) {
 		return nil, 0, 0, fmt.Errorf("writing user layer: %w", err)
 	}
 	return l, size, files, nil
+}
+
+// rewrite rewrites one layer, from its spooled tar when the plan kept one.
+func (p *Plan) rewrite(lp *layerPlan, f layers.Format) (v1.Layer, layers.Result, error) {
+	if lp.spool == "" {
+		return layers.Rewrite(lp.src, lp.edit, p.o.workDir, f)
+	}
+	defer p.removeSpool(lp)
+	file, err := os.Open(lp.spool)
+	if err != nil {
+		return nil, layers.Result{}, err
+	}
+	defer file.Close()
+	return layers.RewriteTar(bufio.NewReaderSize(file, 1<<20), lp.edit, p.o.workDir, f)
+}
+
+func (p *Plan) removeSpool(lp *layerPlan) {
+	if lp.spool != "" {
+		os.Remove(lp.spool)
+	}
+}
+
+func (p *Plan) removeSpools() {
+	for _, lp := range p.layers {
+		p.removeSpool(lp)
+	}
 }

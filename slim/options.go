@@ -24,6 +24,7 @@ type options struct {
 	description string
 	sets        []string
 	scrub       bool
+	spool       bool // keep each layer's tar on disk between plan and apply
 }
 
 // makeOptions applies opts over the defaults, which live here and only here.

@@ -2,10 +2,13 @@ package slim
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -62,6 +65,7 @@ type layerPlan struct {
 	// databases, configs), by name; the last copy in the layer wins.
 	files map[string][]byte
 
+	spool   string // the uncompressed tar, when the plan spooled it
 	edit    layers.Edit
 	changed bool
 	chowned int
@@ -142,7 +146,11 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			lp, err := scanLayer(l, p.wantContent)
+			var spool string
+			if o.spool {
+				spool = filepath.Join(o.workDir, fmt.Sprintf("spool-%d.tar", i))
+			}
+			lp, err := scanLayer(l, spool, p.wantContent)
 			if err != nil {
 				return fmt.Errorf("reading layer %d (%s): %w", i+1, lp.digest, err)
 			}
@@ -176,9 +184,28 @@ func short(h v1.Hash) string {
 	return h.String()
 }
 
-func scanLayer(l v1.Layer, want func(name string, size int64) bool) (*layerPlan, error) {
+func scanLayer(l v1.Layer, spool string, want func(name string, size int64) bool) (_ *layerPlan, err error) {
 	lp := &layerPlan{src: l, files: map[string][]byte{}}
-	var err error
+	var spoolW io.Writer
+	if spool != "" {
+		f, err := os.Create(spool)
+		if err != nil {
+			return lp, err
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		defer func() {
+			if ferr := bw.Flush(); err == nil {
+				err = ferr
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				lp.spool = spool
+			}
+		}()
+		spoolW = bw
+	}
 	if lp.digest, err = l.Digest(); err != nil {
 		return lp, err
 	}
@@ -188,7 +215,7 @@ func scanLayer(l v1.Layer, want func(name string, size int64) bool) (*layerPlan,
 	if lp.size, err = l.Size(); err != nil {
 		return lp, err
 	}
-	lp.tarSize, err = layers.Scan(l, func(h *tar.Header, r io.Reader) error {
+	lp.tarSize, err = layers.ScanTo(l, spoolW, func(h *tar.Header, r io.Reader) error {
 		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size}
 		switch h.Typeflag {
 		case tar.TypeLink:
@@ -443,6 +470,9 @@ func (p *Plan) visible(get func(*layerPlan) *captured, name string) *captured {
 func (p *Plan) decideUser() error {
 	current := p.cfg.Config.User
 	want := p.o.user
+	if name, _, _ := strings.Cut(want, ":"); want != "" && name == "" {
+		return fmt.Errorf("bad user %q: empty name", want)
+	}
 	p.setUser = true
 	switch {
 	case want == "" && !isRoot(current):

@@ -94,6 +94,10 @@ func (p *Plan) newReport() *Report {
 			if !e.drop {
 				continue
 			}
+			if _, promoted := lp.edit.Promote[e.name]; promoted {
+				// Its content stays, under a kept hardlink's name.
+				continue
+			}
 			droppedTar += e.tarBytes()
 			if e.wh != notWhiteout {
 				r.WhiteoutsDropped++
