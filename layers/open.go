@@ -68,12 +68,17 @@ func Open(l v1.Layer) (io.ReadCloser, error) {
 	}
 }
 
-// verifier checks, at EOF, that what was read hashes to want.
+// verifier checks, at EOF, that what was read hashes to want. Unless it is
+// deferred, the mismatch is the error of the read that reached EOF; a
+// deferred one returns a plain EOF, so that the reader's own complaint (a
+// truncated tar) comes first, and is found by check.
 type verifier struct {
 	io.ReadCloser
-	h    hash.Hash
-	want v1.Hash
-	what string
+	h        hash.Hash
+	want     v1.Hash
+	what     string
+	deferred bool
+	err      error
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
@@ -81,11 +86,16 @@ func (v *verifier) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if err == io.EOF {
 		if got := hex.EncodeToString(v.h.Sum(nil)); v.want.Algorithm == "sha256" && got != v.want.Hex {
-			return n, fmt.Errorf("%s mismatch: got sha256:%s, want %s", v.what, got, v.want)
+			v.err = fmt.Errorf("%s mismatch: got sha256:%s, want %s", v.what, got, v.want)
+			if !v.deferred {
+				return n, v.err
+			}
 		}
 	}
 	return n, err
 }
+
+func (v *verifier) check() error { return v.err }
 
 type decompressed struct {
 	io.Reader

@@ -18,29 +18,27 @@ type ScanFunc func(h *tar.Header, r io.Reader) error
 // contents that fn does not read. It returns the size of the uncompressed
 // tar stream. The whole blob is read, so its digest is verified.
 func Scan(l v1.Layer, fn ScanFunc) (size int64, err error) {
-	return ScanTo(l, nil, fn)
+	return ScanTo(l, v1.Hash{}, nil, fn)
 }
 
-// ScanTo is Scan that also copies the uncompressed tar stream to spool when
-// it is not nil, so that a rewrite can read it back without decompressing
-// the layer a second time.
-func ScanTo(l v1.Layer, spool io.Writer, fn ScanFunc) (size int64, err error) {
+// ScanTo is Scan that checks the uncompressed stream against diffID, the
+// one the image config names (a blob can match its digest and still not
+// be the layer the config says it is), unless diffID is zero, and copies
+// the stream to spool when it is not nil, so that a rewrite can read it
+// back without decompressing the layer a second time.
+func ScanTo(l v1.Layer, diffID v1.Hash, spool io.Writer, fn ScanFunc) (size int64, err error) {
 	rc, err := Open(l)
 	if err != nil {
 		return 0, err
 	}
-	diffID, err := l.DiffID()
-	if err != nil {
-		rc.Close()
-		return 0, err
+	var src io.Reader = rc
+	var vr *verifier
+	if diffID != (v1.Hash{}) {
+		vr = &verifier{ReadCloser: rc, h: sha256.New(), want: diffID, what: "layer diff ID", deferred: true}
+		src = vr
 	}
-	// The uncompressed stream must be the diff ID the config names: a
-	// blob can match its digest and still not be the layer the image
-	// says it has.
-	vr := &verifier{ReadCloser: rc, h: sha256.New(), want: diffID, what: "layer diff ID"}
-	var src io.Reader = vr
 	if spool != nil {
-		src = io.TeeReader(vr, spool)
+		src = io.TeeReader(src, spool)
 	}
 	cr := &countingReader{r: src}
 	defer func() {
@@ -59,6 +57,9 @@ func ScanTo(l v1.Layer, spool io.Writer, fn ScanFunc) (size int64, err error) {
 			// the hash and the spool.
 			if _, err := io.Copy(io.Discard, cr); err != nil {
 				return cr.n, fmt.Errorf("reading layer: %w", err)
+			}
+			if vr != nil {
+				return cr.n, vr.check()
 			}
 			return cr.n, nil
 		}

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
@@ -91,12 +90,42 @@ func (p *Plan) Apply() (v1.Image, error) {
 	}
 
 	cfg := p.cfg.DeepCopy()
-	var kept []v1.Layer
-	var keptSizes []int64
+	var (
+		kept      []v1.Layer
+		descs     []v1.Descriptor
+		diffIDs   []v1.Hash
+		keptSizes []int64
+	)
+	keep := func(l v1.Layer, desc *v1.Descriptor, diffID v1.Hash, tarSize int64) error {
+		if desc == nil {
+			d, err := partial.Descriptor(l)
+			if err != nil {
+				return err
+			}
+			desc = d
+		}
+		kept = append(kept, l)
+		descs = append(descs, *desc)
+		diffIDs = append(diffIDs, diffID)
+		keptSizes = append(keptSizes, tarSize)
+		return nil
+	}
 	for i, l := range out {
-		if l != nil {
-			kept = append(kept, l)
-			keptSizes = append(keptSizes, tarSizes[i])
+		var err error
+		switch {
+		case l == nil:
+		case l == p.layers[i].src:
+			// The source's descriptor, annotations and URLs included, and
+			// the diff ID the scan checked.
+			err = keep(l, &p.layers[i].desc, p.layers[i].diffID, tarSizes[i])
+		default:
+			var d v1.Hash
+			if d, err = l.DiffID(); err == nil {
+				err = keep(l, nil, d, tarSizes[i])
+			}
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	userLayer, userTar, userFiles, err := p.userLayer(f)
@@ -104,39 +133,22 @@ func (p *Plan) Apply() (v1.Image, error) {
 		return nil, err
 	}
 	if userLayer != nil {
-		kept = append(kept, userLayer)
-		keptSizes = append(keptSizes, userTar)
-	}
-
-	cfg.RootFS.DiffIDs = nil
-	for _, l := range kept {
-		d, err := l.DiffID()
+		d, err := userLayer.DiffID()
 		if err != nil {
 			return nil, err
 		}
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
+		if err := keep(userLayer, nil, d, userTar); err != nil {
+			return nil, err
+		}
 	}
+
 	cfg.History = p.history(cfg.History, userLayer != nil)
 	if p.setUser && p.user != nil {
 		cfg.Config.User = fmt.Sprintf("%d:%d", p.user.uid, p.user.gid)
 	}
-
-	img := mutate.MediaType(empty.Image, p.manifest.MediaType)
-	img = mutate.ConfigMediaType(img, p.manifest.Config.MediaType)
-	adds := make([]mutate.Addendum, len(kept))
-	for i, l := range kept {
-		adds[i] = mutate.Addendum{Layer: l}
-	}
-	img, err = mutate.Append(img, adds...)
+	img, err := newImage(p.manifest.MediaType, p.manifest.Config.MediaType, p.manifest.Annotations, cfg, kept, descs, diffIDs)
 	if err != nil {
 		return nil, fmt.Errorf("assembling image: %w", err)
-	}
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("setting config: %w", err)
-	}
-	if len(p.manifest.Annotations) > 0 {
-		img = mutate.Annotations(img, p.manifest.Annotations).(v1.Image)
 	}
 
 	// The real figures replace the plan's estimates.
@@ -144,12 +156,8 @@ func (p *Plan) Apply() (v1.Image, error) {
 	r.Estimated = false
 	r.After.Layers = len(kept)
 	r.After.Compressed, r.After.Uncompressed = 0, 0
-	for i, l := range kept {
-		sz, err := l.Size()
-		if err != nil {
-			return nil, err
-		}
-		r.After.Compressed += sz
+	for i, d := range descs {
+		r.After.Compressed += d.Size
 		r.After.Uncompressed += keptSizes[i]
 	}
 	r.After.Files += userFiles

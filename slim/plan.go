@@ -54,6 +54,8 @@ type captured struct {
 
 type layerPlan struct {
 	src       v1.Layer
+	desc      v1.Descriptor // as the source manifest has it
+	diffID    v1.Hash       // as the source config has it, checked by the scan
 	digest    v1.Hash
 	mediaType types.MediaType
 	size      int64 // blob bytes
@@ -135,6 +137,9 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading layers: %w", err)
 	}
+	if len(cfg.RootFS.DiffIDs) != len(ls) || len(m.Layers) != len(ls) {
+		return nil, fmt.Errorf("config lists %d diff IDs and the manifest %d layers, for %d layers", len(cfg.RootFS.DiffIDs), len(m.Layers), len(ls))
+	}
 	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls)), fetched: map[string]string{}}
 
 	g, ctx := errgroup.WithContext(o.ctx)
@@ -150,10 +155,11 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 			if o.spool {
 				spool = filepath.Join(o.workDir, fmt.Sprintf("spool-%d.tar", i))
 			}
-			lp, err := scanLayer(l, spool, p.wantContent)
+			lp, err := scanLayer(l, cfg.RootFS.DiffIDs[i], spool, p.wantContent)
 			if err != nil {
 				return fmt.Errorf("reading layer %d (%s): %w", i+1, lp.digest, err)
 			}
+			lp.desc = m.Layers[i]
 			p.layers[i] = lp
 			mu.Lock()
 			done++
@@ -184,8 +190,8 @@ func short(h v1.Hash) string {
 	return h.String()
 }
 
-func scanLayer(l v1.Layer, spool string, want func(name string, size int64) bool) (_ *layerPlan, err error) {
-	lp := &layerPlan{src: l, files: map[string][]byte{}}
+func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, size int64) bool) (_ *layerPlan, err error) {
+	lp := &layerPlan{src: l, diffID: diffID, files: map[string][]byte{}}
 	var spoolW io.Writer
 	if spool != "" {
 		f, err := os.Create(spool)
@@ -215,7 +221,7 @@ func scanLayer(l v1.Layer, spool string, want func(name string, size int64) bool
 	if lp.size, err = l.Size(); err != nil {
 		return lp, err
 	}
-	lp.tarSize, err = layers.ScanTo(l, spoolW, func(h *tar.Header, r io.Reader) error {
+	lp.tarSize, err = layers.ScanTo(l, lp.diffID, spoolW, func(h *tar.Header, r io.Reader) error {
 		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size}
 		switch h.Typeflag {
 		case tar.TypeLink:

@@ -94,11 +94,12 @@ func (p *Plan) newReport() *Report {
 			if !e.drop {
 				continue
 			}
-			if _, promoted := lp.edit.Promote[e.name]; promoted {
-				// Its content stays, under a kept hardlink's name.
-				continue
+			_, promoted := lp.edit.Promote[e.name]
+			if !promoted {
+				// A promoted target's content stays, under a kept
+				// hardlink's name: the path goes, the bytes do not.
+				droppedTar += e.tarBytes()
 			}
-			droppedTar += e.tarBytes()
 			if e.wh != notWhiteout {
 				r.WhiteoutsDropped++
 				continue
@@ -112,8 +113,10 @@ func (p *Plan) newReport() *Report {
 			if e.isFile() {
 				pr.Files++
 			}
-			pr.Bytes += e.size
-			roots[e.why][p.o.rules.root(e.name)] += e.size
+			if !promoted {
+				pr.Bytes += e.size
+				roots[e.why][p.o.rules.root(e.name)] += e.size
+			}
 		}
 		switch {
 		case lp.empty():

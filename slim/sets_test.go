@@ -44,7 +44,7 @@ func nodeApp(t testing.TB) v1.Image {
 		reg("root/.npmrc", "//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789\n"),
 		reg("home/node/.npmrc", "save-exact=true\n"),
 	)
-	return image(t, v1.Config{
+	return testImage(t, v1.Config{
 		Cmd: []string{"node", "dist/server.js"}, WorkingDir: "/app",
 		Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=de_DE.UTF-8", "GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789AB", "NODE_ENV=production"},
 	}, base, app)
@@ -148,7 +148,7 @@ func TestParseSets(t *testing.T) {
 func TestAnalyze(t *testing.T) {
 	// A later layer overwrites a file and deletes another: both are waste.
 	src := nodeApp(t)
-	img := image(t, v1.Config{Cmd: []string{"node", "dist/server.js"}, WorkingDir: "/app"},
+	img := testImage(t, v1.Config{Cmd: []string{"node", "dist/server.js"}, WorkingDir: "/app"},
 		mustLayers(t, src)[0], mustLayers(t, src)[1],
 		gzLayer(t, reg("app/dist/server.js", "js v2"), reg("usr/share/doc/bash/.wh.README", "")))
 	a, err := Analyze(img, WithWorkDir(t.TempDir()))

@@ -62,9 +62,9 @@ func gzLayer(t testing.TB, files ...file) v1.Layer {
 	return l
 }
 
-// image builds an OCI image with a history entry per layer plus an empty
+// testImage builds an OCI image with a history entry per layer plus an empty
 // one, as a Dockerfile's ENV or CMD leaves.
-func image(t testing.TB, cfg v1.Config, ls ...v1.Layer) v1.Image {
+func testImage(t testing.TB, cfg v1.Config, ls ...v1.Layer) v1.Image {
 	t.Helper()
 	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	var err error
@@ -171,7 +171,7 @@ func TestImage(t *testing.T) {
 	untouched := gzLayer(t, reg("app/config.json", "{}"))
 	cfg := v1.Config{Entrypoint: []string{"/app/main"}, Cmd: []string{"serve"}, Env: []string{"PATH=/usr/bin", "MODE=prod"}, WorkingDir: "/app",
 		ExposedPorts: map[string]struct{}{"8080/tcp": {}}, Labels: map[string]string{"team": "a"}}
-	src := image(t, cfg, base, onlyGit, whiteouts, untouched)
+	src := testImage(t, cfg, base, onlyGit, whiteouts, untouched)
 	srcDigest, _ := src.Digest()
 
 	out, report, err := Image(src, WithRules(mustRules(t, "**/.git", "build", "var/cache/apt")), WithWorkDir(t.TempDir()), WithDescription("imgslim test"))
@@ -328,7 +328,7 @@ func mustImageDigest(t testing.TB, img v1.Image) v1.Hash {
 
 func TestImageKeepsWhatKeptFilesNeed(t *testing.T) {
 	t.Run("an exception keeps its directory", func(t *testing.T) {
-		src := image(t, v1.Config{User: "1000"}, gzLayer(t, dir("app/"), dir("app/node_modules/"), dir("app/node_modules/a/"), reg("app/node_modules/a/x", "x"), dir("app/node_modules/keep/"), reg("app/node_modules/keep/y", "y")))
+		src := testImage(t, v1.Config{User: "1000"}, gzLayer(t, dir("app/"), dir("app/node_modules/"), dir("app/node_modules/a/"), reg("app/node_modules/a/x", "x"), dir("app/node_modules/keep/"), reg("app/node_modules/keep/y", "y")))
 		out, _, err := Image(src, WithRules(mustRules(t, "app/node_modules", "!app/node_modules/keep")), WithWorkDir(t.TempDir()))
 		if err != nil {
 			t.Fatal(err)
@@ -341,7 +341,7 @@ func TestImageKeepsWhatKeptFilesNeed(t *testing.T) {
 		}
 	})
 	t.Run("a hardlink target in a lower layer stays", func(t *testing.T) {
-		src := image(t, v1.Config{User: "1000"}, gzLayer(t, reg("build/lib.so", "ELF")), gzLayer(t, hardlink("app/lib.so", "build/lib.so")))
+		src := testImage(t, v1.Config{User: "1000"}, gzLayer(t, reg("build/lib.so", "ELF")), gzLayer(t, hardlink("app/lib.so", "build/lib.so")))
 		out, r, err := Image(src, WithRules(mustRules(t, "build")), WithWorkDir(t.TempDir()))
 		if err != nil {
 			t.Fatal(err)
@@ -354,7 +354,7 @@ func TestImageKeepsWhatKeptFilesNeed(t *testing.T) {
 		}
 	})
 	t.Run("a removed tree hidden by an opaque whiteout takes the marker with it", func(t *testing.T) {
-		src := image(t, v1.Config{User: "1000"}, gzLayer(t, reg("var/tmp/a", "a")), gzLayer(t, dir("var/tmp/"), reg("var/tmp/.wh..wh..opq", ""), reg("var/tmp/b", "b")))
+		src := testImage(t, v1.Config{User: "1000"}, gzLayer(t, reg("var/tmp/a", "a")), gzLayer(t, dir("var/tmp/"), reg("var/tmp/.wh..wh..opq", ""), reg("var/tmp/b", "b")))
 		out, _, err := Image(src, WithRules(mustRules(t, "var/tmp/a")), WithWorkDir(t.TempDir()))
 		if err != nil {
 			t.Fatal(err)
@@ -392,7 +392,7 @@ func TestUser(t *testing.T) {
 		{name: "no /etc/passwd: created with root and nonroot", layer: bare, wantUser: "65532:65532", wantLayer: true, wantLine: "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := image(t, v1.Config{User: tc.srcUser}, tc.layer)
+			src := testImage(t, v1.Config{User: tc.srcUser}, tc.layer)
 			out, r, err := Image(src, append(tc.opts, WithWorkDir(t.TempDir()))...)
 			if err != nil {
 				t.Fatal(err)
@@ -420,7 +420,7 @@ func TestUser(t *testing.T) {
 		})
 	}
 	t.Run("bad group", func(t *testing.T) {
-		_, _, err := Image(image(t, v1.Config{}, withAccounts), WithUser("app:nosuchgroup"), WithWorkDir(t.TempDir()))
+		_, _, err := Image(testImage(t, v1.Config{}, withAccounts), WithUser("app:nosuchgroup"), WithWorkDir(t.TempDir()))
 		if err == nil || !strings.Contains(err.Error(), "nosuchgroup") {
 			t.Errorf("got %v, want an error naming the group", err)
 		}
@@ -428,7 +428,7 @@ func TestUser(t *testing.T) {
 }
 
 func TestChown(t *testing.T) {
-	src := image(t, v1.Config{}, gzLayer(t, reg("etc/passwd", passwd), dir("app/"), reg("app/data", "d"), reg("etc/hosts", "h")))
+	src := testImage(t, v1.Config{}, gzLayer(t, reg("etc/passwd", passwd), dir("app/"), reg("app/data", "d"), reg("etc/hosts", "h")))
 	out, _, err := Image(src, WithChown("/app"), WithWorkDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
@@ -442,8 +442,8 @@ func TestChown(t *testing.T) {
 }
 
 func TestIndex(t *testing.T) {
-	amd := image(t, v1.Config{}, gzLayer(t, reg("app/.git/HEAD", "x"), reg("app/main", "amd64")))
-	arm := image(t, v1.Config{}, gzLayer(t, reg("app/.git/HEAD", "y"), reg("app/main", "arm64")))
+	amd := testImage(t, v1.Config{}, gzLayer(t, reg("app/.git/HEAD", "x"), reg("app/main", "amd64")))
+	arm := testImage(t, v1.Config{}, gzLayer(t, reg("app/.git/HEAD", "y"), reg("app/main", "arm64")))
 	cf, _ := arm.ConfigFile()
 	cf = cf.DeepCopy()
 	cf.Architecture = "arm64"
