@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -65,9 +67,15 @@ type config struct {
 	overwrite, quiet           bool
 	platform, report           string
 	jobs, level                int
+	sets, skip                 string
+	scrub                      bool
+	maxSize                    string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "analyze" {
+		return runAnalyze(ctx, args[1:], stdout, stderr)
+	}
 	var c config
 	fs := pflag.NewFlagSet("imgslim", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -87,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.overwrite, "overwrite", false, "allow TARGET to be the same location as SOURCE")
 	fs.IntVar(&c.jobs, "jobs", 0, "layers processed at once (default: the number of CPUs)")
 	fs.IntVar(&c.level, "compression-level", 6, "gzip `LEVEL` (1-9) of rewritten layers")
+	fs.StringVar(&c.sets, "sets", "all", "built-in rule `LIST` to apply, comma-separated: "+strings.Join(slim.AllSets, ",")+", all or none")
+	fs.StringVar(&c.skip, "skip", "", "built-in rule `LIST` to leave out of --sets")
+	fs.BoolVar(&c.scrub, "scrub-history", false, "empty the created_by commands of the output's history (they can hold secrets)")
+	fs.StringVar(&c.maxSize, "max-size", "", "fail, writing nothing, when the output's uncompressed size exceeds `SIZE` (e.g. 200MB, 1.5GB, 512MiB)")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
 	help := fs.BoolP("help", "h", false, "show this help")
 
@@ -141,6 +153,16 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	rules, err := buildRules(c)
 	if err != nil {
 		return err
+	}
+	sets, err := chooseSets(c.sets, c.skip)
+	if err != nil {
+		return err
+	}
+	var maxSize int64
+	if c.maxSize != "" {
+		if maxSize, err = parseSize(c.maxSize); err != nil {
+			return usagef("bad --max-size %q: %w", c.maxSize, err)
+		}
 	}
 	if err := checkUser(c.user); err != nil {
 		return err
@@ -200,6 +222,10 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		slim.WithCompression(c.level),
 		slim.WithLogf(logf),
 		slim.WithDescription(describe(c)),
+		slim.WithSets(sets...),
+	}
+	if c.scrub {
+		opts = append(opts, slim.WithScrubHistory())
 	}
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
@@ -214,6 +240,15 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		opts = append(opts, slim.WithoutCompression())
 	}
 
+	// The size budget is checked before anything is written.
+	overBudget := func(rs []*slim.Report) error {
+		for _, r := range rs {
+			if maxSize > 0 && r.After.Uncompressed > maxSize {
+				return fmt.Errorf("output %s would be %s uncompressed, over --max-size %s: nothing written", r.Platform, slim.Bytes(r.After.Uncompressed), c.maxSize)
+			}
+		}
+		return nil
+	}
 	var reports []*slim.Report
 	switch {
 	case c.dryRun && s.idx != nil:
@@ -231,6 +266,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err != nil {
 			return err
 		}
+		if err := overBudget(rs); err != nil {
+			return err
+		}
 		if err := e.write(dst, nil, idx); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
@@ -238,6 +276,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	default:
 		img, r, err := slim.Image(s.img, opts...)
 		if err != nil {
+			return err
+		}
+		if err := overBudget([]*slim.Report{r}); err != nil {
 			return err
 		}
 		if err := e.write(dst, img, nil); err != nil {
@@ -258,6 +299,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			fmt.Fprintf(stdout, "platform %s\n", r.Platform)
 		}
 		if err := r.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if c.dryRun {
+		if err := overBudget(reports); err != nil {
 			return err
 		}
 	}
@@ -328,5 +374,59 @@ func describe(c config) string {
 	for _, p := range c.chown {
 		parts = append(parts, "--chown", p)
 	}
+	if c.sets != "all" {
+		parts = append(parts, "--sets", c.sets)
+	}
+	if c.skip != "" {
+		parts = append(parts, "--skip", c.skip)
+	}
+	if c.scrub {
+		parts = append(parts, "--scrub-history")
+	}
 	return strings.Join(parts, " ")
+}
+
+// chooseSets turns --sets and --skip into the sets to apply.
+func chooseSets(list, skip string) ([]string, error) {
+	sets, err := slim.ParseSets(list)
+	if err != nil {
+		return nil, usagef("bad --sets: %w", err)
+	}
+	skipped, err := slim.ParseSets(skip)
+	if err != nil {
+		return nil, usagef("bad --skip: %w", err)
+	}
+	var out []string
+	for _, s := range sets {
+		if !slices.Contains(skipped, s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// parseSize reads sizes as docker and users write them: decimal units (kB,
+// MB, GB), binary ones (KiB, MiB, GiB), or plain bytes.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+		{"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"B", 1},
+	}
+	t := strings.TrimSpace(s)
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("want a positive size such as 200MB")
+	}
+	return int64(n * mult), nil
 }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/pflag"
+
+	"github.com/imgslim/imgslim/slim"
+)
+
+const analyzeUsage = `Usage: imgslim analyze [flags] IMAGE
+
+Prints, writing nothing, what the image's bytes are: your application,
+sources, build tools, dev dependencies, caches, VCS history, docs, secrets
+and the rest, the bytes later layers waste, and what imgslim with the
+default rule sets would save. IMAGE is any location imgslim reads.
+
+Flags:
+`
+
+func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("imgslim analyze", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), analyzeUsage)
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print JSON, for CI")
+	insecure := fs.Bool("insecure", false, "allow plain-HTTP registries")
+	platformFlag := fs.String("platform", "", "the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: the first)")
+	quiet := fs.BoolP("quiet", "q", false, "print no progress on stderr")
+	help := fs.BoolP("help", "h", false, "show this help")
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp) || err == nil && *help:
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "imgslim analyze: %v (see imgslim analyze --help)\n", err)
+		return exitUsage
+	case fs.NArg() != 1:
+		fmt.Fprintf(stderr, "imgslim analyze: want one IMAGE, got %d arguments\n", fs.NArg())
+		return exitUsage
+	}
+	if err := analyze(ctx, fs.Arg(0), *platformFlag, *insecure, *asJSON, *quiet, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "imgslim analyze: %s\n", oneLine(err))
+		var ue usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitError
+	}
+	return exitOK
+}
+
+func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, quiet bool, stdout, stderr io.Writer) error {
+	loc, err := parseLocation(arg)
+	if err != nil {
+		return usageError{err}
+	}
+	var platform *v1.Platform
+	if platformFlag != "" {
+		if platform, err = v1.ParsePlatform(platformFlag); err != nil {
+			return usagef("bad --platform %q: %w", platformFlag, err)
+		}
+	}
+	workDir, err := os.MkdirTemp("", "imgslim-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(workDir)
+	e := &env{ctx: ctx, insecure: insecure, platform: platform, workDir: workDir, jobs: 4}
+	s, err := e.open(loc)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	img := s.img
+	if img == nil {
+		// An index without --platform: the first platform image, as
+		// `docker pull` on that platform would get.
+		im, err := s.idx.IndexManifest()
+		if err != nil {
+			return err
+		}
+		for _, d := range im.Manifests {
+			if d.MediaType.IsImage() && (d.Platform == nil || d.Platform.OS != "unknown") {
+				if img, err = s.idx.Image(d.Digest); err != nil {
+					return err
+				}
+				break
+			}
+		}
+		if img == nil {
+			return fmt.Errorf("%s holds no platform image", s.loc)
+		}
+	}
+	logf := func(format string, args ...any) {
+		if !quiet {
+			fmt.Fprintf(stderr, "imgslim: "+format+"\n", args...)
+		}
+	}
+	a, err := slim.Analyze(img, slim.WithContext(ctx), slim.WithWorkDir(workDir), slim.WithLogf(logf))
+	if err != nil {
+		return err
+	}
+	a.Image = s.loc.String()
+	if asJSON {
+		return a.WriteJSON(stdout)
+	}
+	return a.WriteText(stdout)
+}
