@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The built-in sets apply by default; --sets and --skip choose.
+func TestSetsFlags(t *testing.T) {
+	dir := t.TempDir()
+	writeLayout(t, filepath.Join(dir, "src"), "src", fixture(t, true))
+	src := "oci:" + filepath.Join(dir, "src") + ":src"
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantSets []string // sets with bytes in the report
+		code     int
+	}{
+		{"default: every set", nil, []string{"caches", "vcs", "docs"}, 0},
+		{"--sets none", []string{"--sets", "none"}, nil, 0},
+		{"--sets vcs", []string{"--sets", "vcs"}, []string{"vcs"}, 0},
+		{"--skip docs,caches", []string{"--skip", "docs,caches"}, []string{"vcs"}, 0},
+		{"unknown set", []string{"--sets", "vcs,bogus"}, nil, 2},
+		{"unknown skip", []string{"--skip", "bogus"}, nil, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			report := filepath.Join(t.TempDir(), "r.json")
+			args := append(append([]string{"-q", "--dry-run", "--report", report}, tc.args...), src, "oci:"+filepath.Join(t.TempDir(), "out"))
+			r := imgslim(t, args...)
+			if r.code != tc.code {
+				t.Fatalf("got exit %d, want %d; stderr %s", r.code, tc.code, r.stderr)
+			}
+			if tc.code != 0 {
+				if lines := r.stderrLines(); len(lines) != 1 || !strings.Contains(lines[0], "bogus") {
+					t.Errorf("got stderr %q, want one line naming bogus", lines)
+				}
+				return
+			}
+			var rep struct {
+				Sets []struct {
+					Set   string
+					Bytes int64
+				}
+			}
+			b, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range rep.Sets {
+				if s.Bytes > 0 {
+					got = append(got, s.Set)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tc.wantSets, ",") {
+				t.Errorf("got sets %v, want %v", got, tc.wantSets)
+			}
+		})
+	}
+}
+
+// --max-size refuses an output over budget and writes nothing.
+func TestMaxSize(t *testing.T) {
+	dir := t.TempDir()
+	writeLayout(t, filepath.Join(dir, "src"), "src", fixture(t, true))
+	src := "oci:" + filepath.Join(dir, "src") + ":src"
+	out := filepath.Join(dir, "out")
+	r := imgslim(t, "-q", "--max-size", "10kB", src, "oci:"+out)
+	if r.code != exitError || !strings.Contains(r.stderr, "--max-size 10kB") {
+		t.Errorf("got exit %d, stderr %q; want 1 naming the budget", r.code, r.stderr)
+	}
+	if exists(out) {
+		t.Errorf("%s was written though the output is over budget", out)
+	}
+	mustSlim(t, "-q", "--max-size", "10MB", src, "oci:"+out)
+	if !exists(out) {
+		t.Errorf("%s not written under budget", out)
+	}
+	if r := imgslim(t, "--max-size", "lots", src, "oci:"+out+"2"); r.code != exitUsage {
+		t.Errorf("bad size: got exit %d, want 2", r.code)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"200MB": 200e6, "1.5GB": 1.5e9, "512MiB": 512 << 20, "100": 100, "10 kB": 10e3} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1MB", "MB", "1XB"} {
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q): got no error", bad)
+		}
+	}
+}
+
+func TestAnalyzeCommand(t *testing.T) {
+	dir := t.TempDir()
+	writeLayout(t, filepath.Join(dir, "src"), "src", fixture(t, true))
+	src := "oci:" + filepath.Join(dir, "src") + ":src"
+	before := treeHash(t, filepath.Join(dir, "src"))
+	r := mustSlim(t, "analyze", "-q", src)
+	for _, want := range []string{"your application", "VCS history", "caches", "docs", "wasted by later layers", "would save"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("analyze output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = mustSlim(t, "analyze", "-q", "--json", src)
+	var a struct {
+		UncompressedBytes int64
+		Categories        []struct {
+			Name  string
+			Bytes int64
+		}
+		Saving struct{ UncompressedBytes int64 }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &a); err != nil {
+		t.Fatalf("analyze --json: %v\n%s", err, r.stdout)
+	}
+	cat := map[string]int64{}
+	for _, c := range a.Categories {
+		cat[c.Name] = c.Bytes
+	}
+	if cat["VCS history"] == 0 || cat["caches"] == 0 || a.Saving.UncompressedBytes <= 0 || a.UncompressedBytes <= a.Saving.UncompressedBytes {
+		t.Errorf("got categories %v, saving %d of %d", cat, a.Saving.UncompressedBytes, a.UncompressedBytes)
+	}
+	if after := treeHash(t, filepath.Join(dir, "src")); after != before {
+		t.Errorf("analyze changed its source")
+	}
+	for _, args := range [][]string{{"analyze"}, {"analyze", "a", "b"}, {"analyze", "foo://x"}, {"analyze", "--bogus", src}} {
+		if r := imgslim(t, args...); r.code != exitUsage || len(r.stderrLines()) != 1 {
+			t.Errorf("imgslim %v: got exit %d, stderr %q; want 2 and one line", args, r.code, r.stderr)
+		}
+	}
+	if r := imgslim(t, "analyze", "-q", "oci:"+filepath.Join(dir, "nope")); r.code != exitError || len(r.stderrLines()) != 1 {
+		t.Errorf("missing image: got exit %d, stderr %q", r.code, r.stderr)
+	}
+}
