@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 )
@@ -206,9 +205,7 @@ func (d dirFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	ents, err := rawDir(d).ReadDir(p)
-	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
-	return ents, err
+	return rawDir(d).ReadDir(p) // os.ReadDir sorts by name
 }
 
 func (d dirFS) Open(name string) (File, error) {

@@ -2,6 +2,7 @@ package elfdeps
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -334,12 +335,15 @@ type dirPhase struct {
 
 // search finds name the way the loader does for loader.
 func (p *proc) search(name string, loader *object, optional bool) (searchResult, error) {
+	// ld.so expands the tokens of a need too; one with a slash is a
+	// path, relative to the working directory, taken from the root here.
+	name = p.expand(name, loader)
 	if strings.Contains(name, "/") {
-		cand := p.expand(name, loader)
-		if !strings.HasPrefix(cand, "/") {
-			cand = "/" + cand
+		file := name
+		if !strings.HasPrefix(file, "/") {
+			file = "/" + file
 		}
-		return p.try([]dirPhase{{dirs: []string{""}}}, cand, name, optional)
+		return p.try([]dirPhase{{dirs: []string{""}}}, file, name, optional)
 	}
 	var phases []dirPhase
 	envPath := func() {
@@ -416,18 +420,18 @@ func (p *proc) search(name string, loader *object, optional bool) (searchResult,
 	return p.try(phases, "", name, optional)
 }
 
-// try looks for name in each directory of phases in order; with dir ""
-// name is a path. The first regular file that is an ELF file for the
+// try looks for name in each directory of phases in order; a directory ""
+// stands for file, a path. The first regular file that is an ELF file for the
 // program's class and machine wins; one of another class or machine is
 // skipped, as ld.so does. A candidate whose content is not fetched stops
 // the search: it is listed in Fetch. After an uncertain phase, what is
 // found is only a guess, fetched ahead but reported pending.
-func (p *proc) try(phases []dirPhase, path, name string, optional bool) (searchResult, error) {
+func (p *proc) try(phases []dirPhase, file, name string, optional bool) (searchResult, error) {
 	uncertain := false
 	for _, ph := range phases {
 		uncertain = uncertain || ph.uncertain
 		for _, dir := range ph.dirs {
-			cand := path
+			cand := file
 			if dir != "" {
 				cand = strings.TrimRight(dir, "/") + "/" + name
 			}
@@ -457,7 +461,7 @@ func (p *proc) try(phases []dirPhase, path, name string, optional bool) (searchR
 					// dlopen fails, and the caller goes on without it.
 					return searchResult{status: notFound}, nil
 				}
-				if errNotELFIs(c.err) {
+				if errors.Is(c.err, errNotELF) {
 					return searchResult{}, fmt.Errorf("library %s: %s is not an ELF file (ld.so stops on it)", name, cand)
 				}
 				return searchResult{}, fmt.Errorf("library %s: %s: malformed ELF file: %w", name, cand, c.err)
@@ -479,8 +483,6 @@ func (p *proc) try(phases []dirPhase, path, name string, optional bool) (searchR
 	return searchResult{status: notFound}, nil
 }
 
-func errNotELFIs(err error) bool { return err == errNotELF }
-
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -499,10 +501,7 @@ func (p *proc) splitPath(s string, o *object) []string {
 		if d == "" {
 			continue
 		}
-		if p.kind != musl || strings.Contains(d, "$") {
-			d = p.expand(d, o)
-		}
-		dirs = append(dirs, d)
+		dirs = append(dirs, p.expand(d, o))
 	}
 	return dirs
 }
