@@ -38,7 +38,7 @@ import (
 //
 // lock is the content of package-lock.json or npm-shrinkwrap.json,
 // lockfileVersion 1, 2 or 3. manifest is the project's package.json, or
-// nil; only lockfileVersion 1 needs it, because a version 1 lockfile does
+// empty; only lockfileVersion 1 needs it, because a version 1 lockfile does
 // not record the workspaces nor which of the root's "file:" dependencies are
 // dev dependencies. Without it, such links and what their targets hold are
 // kept.

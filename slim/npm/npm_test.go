@@ -257,3 +257,26 @@ func TestParseWorkspaces(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDevOnly checks that no lockfile makes DevOnly panic or return a path
+// that is not a clean relative path inside the project, or unsorted ones.
+func FuzzDevOnly(f *testing.F) {
+	f.Add(lock3(`"": {"workspaces": ["packages/*"]}, "packages/a": {}, "node_modules/a": {"link": true, "resolved": "packages/a"},
+		"packages/a/node_modules/x": {"dev": true}, "node_modules/y": {"dev": true}, "node_modules/y/node_modules/z": {}`), "")
+	f.Add(v1Links, v1Manifest)
+	f.Add(`{"lockfileVersion": 1, "dependencies": {"a": {"version": "file:../a", "dependencies": {"b": {"dev": true}}}}}`, `{"devDependencies": {"a": ""}}`)
+	f.Fuzz(func(t *testing.T, lock, manifest string) {
+		got, err := DevOnly([]byte(lock), []byte(manifest))
+		if err != nil {
+			return
+		}
+		if !slices.IsSorted(got) {
+			t.Errorf("DevOnly = %q, not sorted", got)
+		}
+		for i, p := range got {
+			if p == "" || !isLocal(p) || i > 0 && got[i-1] == p {
+				t.Errorf("DevOnly returned %q", p)
+			}
+		}
+	})
+}

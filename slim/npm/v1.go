@@ -25,7 +25,7 @@ type v1tree struct {
 // dev dependencies and which are workspaces.
 func fromDependencies(raw json.RawMessage, manifest []byte) ([]string, error) {
 	var m object
-	if manifest != nil {
+	if len(manifest) > 0 {
 		if err := json.Unmarshal(manifest, &m); err != nil {
 			return nil, fmt.Errorf("package.json: %w", err)
 		}
