@@ -1,8 +1,9 @@
 // Package npm reads npm lockfiles (package-lock.json, npm-shrinkwrap.json)
 // and says which installed packages `npm prune --omit=dev` removes.
 //
-// npm (its @npmcli/arborist engine, npm 7 to 11) decides from the flags the
-// lockfile records for each package, without looking at node_modules:
+// npm (its @npmcli/arborist engine; checked against npm 11 by TestRealNpm)
+// decides from the flags the lockfile records for each package, without
+// looking at node_modules:
 //
 //   - "dev": true, the package is needed only by devDependencies: removed,
 //     also when it is "optional" or "peer" as well;
