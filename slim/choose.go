@@ -112,37 +112,40 @@ func (p *Plan) programIsGo() bool {
 
 // removes reports whether the user's rules or an enabled set remove name,
 // and which, unless name must stay.
-func (p *Plan) removes(name string, rules *Rules) (bool, string) {
-	rm, why := rules.Removes(name)
-	if !rm {
-		rm, why = p.setRemoves(name)
+func (p *Plan) removes(name string, rules *Rules) (rm bool, why, root string) {
+	if rm, why = rules.Removes(name); rm {
+		root = rules.root(name)
+	} else {
+		rm, why, root = p.setRemoves(name)
 	}
 	if !rm {
-		return false, ""
+		return false, "", ""
 	}
 	if reason, ok := p.isProtected(name); ok {
 		if _, seen := p.skipped[name]; !seen {
 			p.skipped[name] = &Skip{Path: name, Rule: why, Why: reason}
 		}
-		return false, ""
+		return false, "", ""
 	}
-	return true, why
+	return true, why, root
 }
 
-func (p *Plan) setRemoves(name string) (bool, string) {
+// setRemoves reports whether an enabled set removes name, why, and the
+// tree the set chose.
+func (p *Plan) setRemoves(name string) (bool, string, string) {
 	for _, set := range AllSets {
 		if r := p.setRules[set]; r != nil {
 			if rm, pat := r.Removes(name); rm {
-				return true, set + ": " + pat
+				return true, set + ": " + pat, r.root(name)
 			}
 		}
 	}
 	for d := name; ; d = path.Dir(d) {
 		if c, ok := p.setPaths[d]; ok {
-			return true, c.set + ": " + c.why
+			return true, c.set + ": " + c.why, d
 		}
 		if d == "/" {
-			return false, ""
+			return false, "", ""
 		}
 	}
 }

@@ -40,6 +40,7 @@ type entry struct {
 	target string // what a whiteout hides
 	drop   bool
 	why    string // the pattern that removed it
+	root   string // the tree the pattern matched, for the report
 }
 
 // tarBytes estimates what an entry occupies in a tar stream.
@@ -289,7 +290,7 @@ func (p *Plan) decide() error {
 			if e.wh != notWhiteout || e.name == "/" {
 				continue
 			}
-			e.drop, e.why = p.removes(e.name, rules)
+			e.drop, e.why, e.root = p.removes(e.name, rules)
 		}
 	}
 
@@ -312,7 +313,7 @@ func (p *Plan) decide() error {
 						}
 					}
 				} else if t, ok := latest[e.link]; ok && t.drop {
-					t.drop, t.why = false, ""
+					t.drop, t.why, t.root = false, "", ""
 					p.warnings = append(p.warnings, fmt.Sprintf("kept %s: a hardlink in a later layer (%s) needs it", t.name, e.name))
 				}
 			}
@@ -340,7 +341,7 @@ func (p *Plan) decide() error {
 	for _, lp := range p.layers {
 		for i := range lp.entries {
 			if e := &lp.entries[i]; e.drop && e.typ == tar.TypeDir && needed[e.name] {
-				e.drop, e.why = false, ""
+				e.drop, e.why, e.root = false, "", ""
 			}
 		}
 	}
@@ -355,7 +356,7 @@ func (p *Plan) decide() error {
 				continue
 			}
 			if before.hides(e, li) && !after.hides(e, li) {
-				e.drop, e.why = true, ""
+				e.drop, e.why, e.root = true, "", e.name
 			}
 		}
 		for i := range lp.entries {

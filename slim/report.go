@@ -115,7 +115,7 @@ func (p *Plan) newReport() *Report {
 			}
 			if !promoted {
 				pr.Bytes += e.size
-				roots[e.why][p.o.rules.root(e.name)] += e.size
+				roots[e.why][e.root] += e.size
 			}
 		}
 		switch {
