@@ -32,7 +32,8 @@ const (
 // TestPurgeMatchesApt runs Purge(BuildTools) on the databases of a real
 // image and compares it with apt-get purge && apt-get autoremove --purge
 // run in a container of the same image: the packages removed, the new
-// status and extended_states, the info files and the files deleted.
+// status and extended_states, and every path of the file system that is
+// deleted or repointed (files, info files, alternatives).
 func TestPurgeMatchesApt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image with apt; not with -short")
@@ -41,19 +42,32 @@ func TestPurgeMatchesApt(t *testing.T) {
 	image := toolsImageFor(t, base)
 
 	// What imgslim sees: the image's databases.
-	before := untar(t, dockerIO(t, nil, "run", "--rm", "--network", "none", image, "sh", "-c",
-		`dpkg-query -W -f='${binary:Package}\n' | sort >/tmp/installed
-		 tar -cf - -C / var/lib/dpkg/status var/lib/apt/extended_states var/lib/dpkg/info -C /tmp installed >&3`))
+	before := untar(t, dockerIO(t, nil, "run", "--rm", "--network", "none", image, "sh", "-c", `set -e
+mkdir /tmp/x && cd /tmp/x
+dpkg-query -W -f='${binary:Package}\n' | sort >installed
+for f in /etc/alternatives/*; do [ -L "$f" ] && printf '%s\t%s\n' "${f##*/}" "$(readlink "$f")"; done >current
+for d in /bin /sbin /lib /lib32 /lib64 /libx32; do [ -L $d ] && printf '%s\t%s\n' $d "$(readlink -f $d)"; done >merged || true
+tar -cf - -C / var/lib/dpkg/status var/lib/apt/extended_states var/lib/dpkg/info var/lib/dpkg/alternatives \
+	-C /tmp/x installed current merged >&3`))
 	status, ext := before["var/lib/dpkg/status"], before["var/lib/apt/extended_states"]
 	lists := map[string][]byte{}
+	admin := map[string][]byte{}
 	var infoBefore []string
 	for name, data := range before {
-		if dir, base := path.Split(name); dir == "var/lib/dpkg/info/" {
+		switch dir, base := path.Split(name); dir {
+		case "var/lib/dpkg/info/":
 			infoBefore = append(infoBefore, base)
 			if pkg, ok := strings.CutSuffix(base, ".list"); ok {
 				lists[pkg] = data
 			}
+		case "var/lib/dpkg/alternatives/":
+			admin[base] = data
 		}
+	}
+	current := map[string]string{}
+	for _, l := range lines(before["current"]) {
+		name, target, _ := strings.Cut(l, "\t")
+		current[name] = target
 	}
 
 	start := time.Now()
@@ -69,8 +83,12 @@ func TestPurgeMatchesApt(t *testing.T) {
 		t.Fatal(err)
 	}
 	info := r.InfoFiles(infoBefore)
+	alt, err := r.Alternatives(files, admin, current)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := time.Now()
-	t.Logf("Parse %v, Purge %v, Files and InfoFiles %v (%d packages, %d lists)",
+	t.Logf("Parse %v, Purge %v, Files, InfoFiles and Alternatives %v (%d packages, %d lists)",
 		parsed.Sub(start), purged.Sub(parsed), done.Sub(purged), len(db.Installed()), len(lists))
 
 	if got, want := db.Installed(), lines(before["installed"]); !slices.Equal(got, want) {
@@ -92,39 +110,22 @@ func TestPurgeMatchesApt(t *testing.T) {
 			ask = append(ask, p.id)
 		}
 	}
-	// Every path the removed packages list, for the container to check.
-	var candidates []string
-	seen := map[string]bool{}
-	for _, id := range r.Removed {
-		forEachLine(lists[infoNameOf(db, id)], func(p string) {
-			if !seen[p] {
-				seen[p] = true
-				candidates = append(candidates, p)
-			}
-		})
-	}
 
-	// The real thing.
+	// The real thing, with a listing of the file system before and after.
 	script := `set -e
 export DEBIAN_FRONTEND=noninteractive
-cat >/tmp/paths
+mkdir /out
+fs() { find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /out \) -prune -o -printf '%y\t%p\t%l\n' | sort; }
+fs >/out/before
 apt-get purge -y "$@" >/tmp/purge.log 2>&1 || { cat /tmp/purge.log >&2; exit 1; }
 apt-get autoremove --purge -y >/tmp/autoremove.log 2>&1 || { cat /tmp/autoremove.log >&2; exit 1; }
-mkdir /out
+fs >/out/after
 dpkg-query -W -f='${binary:Package}\n' | sort >/out/installed
-cp /var/lib/dpkg/status /out/status
-cp /var/lib/apt/extended_states /out/extended_states
-ls /var/lib/dpkg/info >/out/info
-touch /out/gone /out/dirs
-while IFS= read -r p; do
-	if [ -d "$p" ] && ! [ -L "$p" ]; then echo "$p" >>/out/dirs
-	elif ! [ -e "$p" ] && ! [ -L "$p" ]; then echo "$p" >>/out/gone
-	fi
-done </tmp/paths
+cp /var/lib/dpkg/status /var/lib/apt/extended_states /out/
+cp -r /var/lib/dpkg/alternatives /out/
 tar -C /out -cf - . >&3`
 	realStart := time.Now()
-	after := untar(t, dockerIO(t, []byte(strings.Join(candidates, "\n")+"\n"),
-		append([]string{"run", "-i", "--rm", "--network", "none", image, "sh", "-c", script, "sh"}, ask...)...))
+	after := untar(t, dockerIO(t, nil, append([]string{"run", "--rm", "--network", "none", image, "sh", "-c", script, "sh"}, ask...)...))
 	t.Logf("apt-get purge %d packages && apt-get autoremove --purge: %v in the container", len(ask), time.Since(realStart))
 
 	// Packages.
@@ -139,22 +140,91 @@ tar -C /out -cf - . >&3`
 	if got, want := string(r.ExtendedStates), string(after["./extended_states"]); got != want {
 		t.Errorf("ExtendedStates differs from apt's:\ngot:\n%s\nwant:\n%s", got, want)
 	}
-	if got, want := info, setMinus(infoBefore, lines(after["./info"])); !slices.Equal(got, want) {
-		t.Errorf("InfoFiles differ:\n%s", setDiff("InfoFiles", got, "dpkg", want))
-	}
 
-	// Files: every path dpkg deleted is in Files; what Files names that is
-	// still there is a directory that kept something no package lists.
-	gone, dirs := lines(after["./gone"]), lines(after["./dirs"])
-	if extra := setMinus(gone, files); len(extra) > 0 {
-		t.Errorf("dpkg deleted %d paths Files does not name: %q", len(extra), head(extra))
+	// The file system. Paths as dpkg records them go through the merged-/usr
+	// symlinks (/lib/cpp is /usr/lib/cpp); find shows them resolved.
+	canon := canonicalizer(before["merged"])
+	fsBefore, fsAfter := listing(after["./before"]), listing(after["./after"])
+	var deleted []string
+	for p := range fsBefore {
+		if _, ok := fsAfter[p]; !ok {
+			deleted = append(deleted, p)
+		}
 	}
-	left := setMinus(files, gone)
-	if notDirs := setMinus(left, dirs); len(notDirs) > 0 {
-		t.Errorf("Files names %d paths dpkg left that are not directories: %q", len(notDirs), head(notDirs))
+	slices.Sort(deleted)
+	var infoGone []string
+	for _, p := range deleted {
+		if dir, base := path.Split(p); dir == InfoDir+"/" {
+			infoGone = append(infoGone, base)
+		}
 	}
-	t.Logf("packages: %d installed, %d asked for apt, %d removed by both (%d kept: %q); files: %d listed by removed packages, %d in Files, %d deleted by dpkg, %d directories dpkg left non-empty: %q; info files: %d",
-		len(db.Installed()), len(ask), len(r.Removed), len(r.Kept), r.Kept, len(candidates), len(files), len(gone), len(left), head(left), len(info))
+	if !slices.Equal(info, infoGone) {
+		t.Errorf("InfoFiles differ:\n%s", setDiff("InfoFiles", info, "dpkg", infoGone))
+	}
+	fromFiles, expected := map[string]bool{}, map[string]bool{}
+	for _, p := range files {
+		fromFiles[canon(p)] = true
+		expected[canon(p)] = true
+	}
+	for _, n := range info {
+		expected[InfoDir+"/"+n] = true
+	}
+	for _, p := range alt.Remove {
+		expected[canon(p)] = true
+	}
+	if extra := setMinus(deleted, slices.Collect(maps.Keys(expected))); len(extra) > 0 {
+		t.Errorf("apt deleted %d paths Files, InfoFiles and Alternatives do not name: %q", len(extra), head(extra))
+	}
+	var left, absent []string
+	for p := range expected {
+		e, existed := fsBefore[p]
+		a, stays := fsAfter[p]
+		switch {
+		case !existed:
+			absent = append(absent, p) // alternatives links of slaves never installed
+		case stays && fromFiles[p] && e.typ == 'd' && a.typ == 'd':
+			left = append(left, p) // rmdir failed: it holds what no package lists
+		case stays:
+			t.Errorf("%s (%c) is still there after apt, want it deleted", p, a.typ)
+		}
+	}
+	slices.Sort(left)
+	slices.Sort(absent)
+	for p, target := range alt.Symlinks {
+		if a := fsAfter[canon(p)]; a.typ != 'l' || a.target != target {
+			t.Errorf("after apt, %s is %c -> %q, want a symlink to %q", p, a.typ, a.target, target)
+		}
+	}
+	for p, e := range fsBefore {
+		if a, ok := fsAfter[p]; ok && a != e && !slices.ContainsFunc(slices.Collect(maps.Keys(alt.Symlinks)), func(k string) bool { return canon(k) == p }) && e.typ == 'l' {
+			t.Errorf("apt repointed %s from %q to %q; Alternatives says nothing", p, e.target, a.target)
+		}
+	}
+	for name := range admin {
+		file := AltAdminDir + "/" + name
+		got, written := alt.Write[file]
+		want, kept := after["./alternatives/"+name]
+		switch {
+		case written && !bytes.Equal(got, want):
+			t.Errorf("%s: got\n%s\nwant\n%s", file, got, want)
+		case !written && kept && !bytes.Equal(admin[name], want):
+			t.Errorf("%s changed; Alternatives says nothing:\n%s", file, want)
+		case !kept && !slices.Contains(alt.Remove, file):
+			t.Errorf("%s was deleted; Alternatives does not remove it", file)
+		}
+	}
+	var added []string
+	for p := range fsAfter {
+		if _, ok := fsBefore[p]; !ok {
+			added = append(added, p)
+		}
+	}
+	slices.Sort(added)
+
+	t.Logf("packages: %d installed, %d asked for apt, %d removed by both (%d kept: %q)", len(db.Installed()), len(ask), len(r.Removed), len(r.Kept), r.Kept)
+	t.Logf("paths: %d deleted by apt = %d of Files (%d others are directories dpkg left: %q) + %d info files + %d of Alternatives (%d named were never there: %q)",
+		len(deleted), len(files)-len(left), len(left), left, len(info), len(alt.Remove)-len(absent), len(absent), absent)
+	t.Logf("alternatives: %d admin files rewritten, %d symlinks repointed; apt added %q", len(alt.Write), len(alt.Symlinks), added)
 	if len(r.Removed) < 40 {
 		t.Errorf("removed %d packages, want the toolchain (40 or more)", len(r.Removed))
 	}
@@ -165,6 +235,47 @@ tar -C /out -cf - . >&3`
 		if !slices.Contains(r.Removed, id) {
 			t.Errorf("Removed lacks %s", id)
 		}
+	}
+	if len(alt.Write) != 4 || len(alt.Symlinks) == 0 {
+		t.Errorf("Alternatives: got %d admin files rewritten and %d symlinks, want 4 (cc, c89, c++, c99) and some", len(alt.Write), len(alt.Symlinks))
+	}
+}
+
+type fsEntry struct {
+	typ    byte // find's %y
+	target string
+}
+
+// listing parses lines of find -printf '%y\t%p\t%l\n'.
+func listing(data []byte) map[string]fsEntry {
+	out := map[string]fsEntry{}
+	forEachLine(data, func(l string) {
+		f := strings.SplitN(l, "\t", 3)
+		if len(f) == 3 && f[0] != "" {
+			out[f[1]] = fsEntry{f[0][0], f[2]}
+		}
+	})
+	return out
+}
+
+// canonicalizer resolves the merged-/usr directory symlinks ("/lib\t/usr/lib"
+// lines) at the start of a path.
+func canonicalizer(merged []byte) func(string) string {
+	links := map[string]string{}
+	forEachLine(merged, func(l string) {
+		if from, to, ok := strings.Cut(l, "\t"); ok {
+			links[from] = to
+		}
+	})
+	return func(p string) string {
+		first, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+		if to, ok := links["/"+first]; ok {
+			if rest == "" {
+				return p // the symlink itself
+			}
+			return to + "/" + rest
+		}
+		return p
 	}
 }
 

@@ -4,6 +4,12 @@
 // files are, and what /var/lib/dpkg/status and /var/lib/apt/extended_states
 // say afterwards, so that `dpkg -l` in the slimmed image tells the truth.
 //
+// Parse reads the databases and Purge decides; its Result gives the new
+// status and extended_states, InfoFiles the files of InfoDir to delete,
+// Files the paths the packages' .list files name, and Alternatives what
+// update-alternatives does when their maintainer scripts take their choices
+// out of /etc/alternatives. BuildTools picks the build toolchain.
+//
 // The autoremove half follows apt's mark-and-sweep (apt-pkg/depcache.cc,
 // MarkRequired and Sweep) with apt's default configuration:
 //
