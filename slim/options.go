@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -25,6 +26,10 @@ type options struct {
 	sets        []string
 	scrub       bool
 	spool       bool // keep each layer's tar on disk between plan and apply
+	binary      string
+	adds        []string
+	noTZ        bool
+	created     time.Time
 }
 
 // makeOptions applies opts over the defaults, which live here and only here.
@@ -96,6 +101,22 @@ func WithSets(sets ...string) Option { return func(o *options) { o.sets = sets }
 // WithScrubHistory empties the created_by commands of the output's
 // history, which can hold secrets passed as build arguments.
 func WithScrubHistory() Option { return func(o *options) { o.scrub = true } }
+
+// WithBinary names the program Scratch copies, instead of the one the
+// Entrypoint or Cmd runs.
+func WithBinary(path string) Option { return func(o *options) { o.binary = path } }
+
+// WithAdd adds trees of the image to a Scratch image, as COPY --from.
+func WithAdd(paths ...string) Option {
+	return func(o *options) { o.adds = append(o.adds, paths...) }
+}
+
+// WithoutTZ leaves /usr/share/zoneinfo out of a Scratch image.
+func WithoutTZ() Option { return func(o *options) { o.noTZ = true } }
+
+// WithCreated sets the time of a Scratch image's files and config
+// (SOURCE_DATE_EPOCH); the default is the source's creation time.
+func WithCreated(t time.Time) Option { return func(o *options) { o.created = t } }
 
 // WithDescription sets the text of the history entry imgslim adds,
 // typically the command line.

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/pflag"
@@ -70,6 +71,9 @@ type config struct {
 	sets, skip                 string
 	scrub                      bool
 	maxSize                    string
+	scratch, noTZ              bool
+	binary                     string
+	adds                       []string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -99,6 +103,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.skip, "skip", "", "built-in rule `LIST` to leave out of --sets")
 	fs.BoolVar(&c.scrub, "scrub-history", false, "empty the created_by commands of the output's history (they can hold secrets)")
 	fs.StringVar(&c.maxSize, "max-size", "", "fail, writing nothing, when the output's uncompressed size exceeds `SIZE` (e.g. 200MB, 1.5GB, 512MiB)")
+	fs.BoolVar(&c.scratch, "scratch", false, "copy only the program and what it needs to run onto an empty image")
+	fs.StringVar(&c.binary, "binary", "", "with --scratch: the `PATH` of the program in the image (default: the Entrypoint/Cmd's)")
+	fs.StringArrayVar(&c.adds, "add", nil, "with --scratch: also copy the tree at `PATH` (repeatable), as COPY --from")
+	fs.BoolVar(&c.noTZ, "no-tz", false, "with --scratch: leave out /usr/share/zoneinfo")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
 	help := fs.BoolP("help", "h", false, "show this help")
 
@@ -164,6 +172,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return usagef("bad --max-size %q: %w", c.maxSize, err)
 		}
 	}
+	if !c.scratch && (c.binary != "" || len(c.adds) > 0 || c.noTZ) {
+		return usagef("--binary, --add and --no-tz go with --scratch")
+	}
 	if err := checkUser(c.user); err != nil {
 		return err
 	}
@@ -226,6 +237,12 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	}
 	if c.scrub {
 		opts = append(opts, slim.WithScrubHistory())
+	}
+	if c.scratch {
+		if s.idx != nil {
+			return usagef("--scratch makes one image: pick a platform of %s with --platform", s.loc)
+		}
+		return scratchImage(e, c, s, dst, maxSize, append(opts, scratchOptions(c)...), stdout)
 	}
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
@@ -383,6 +400,9 @@ func describe(c config) string {
 	if c.scrub {
 		parts = append(parts, "--scrub-history")
 	}
+	if c.scratch {
+		parts = append(parts, "--scratch")
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -429,4 +449,47 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("want a positive size such as 200MB")
 	}
 	return int64(n * mult), nil
+}
+
+func scratchOptions(c config) []slim.Option {
+	var opts []slim.Option
+	if c.binary != "" {
+		opts = append(opts, slim.WithBinary(c.binary))
+	}
+	if len(c.adds) > 0 {
+		opts = append(opts, slim.WithAdd(c.adds...))
+	}
+	if c.noTZ {
+		opts = append(opts, slim.WithoutTZ())
+	}
+	// Reproducible builds' convention for the time of every file.
+	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+		if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
+			opts = append(opts, slim.WithCreated(time.Unix(sec, 0)))
+		}
+	}
+	return opts
+}
+
+// scratchImage copies the program onto an empty image and writes it.
+func scratchImage(e *env, c config, s *source, dst location, maxSize int64, opts []slim.Option, stdout io.Writer) error {
+	img, r, err := slim.Scratch(s.img, opts...)
+	if err != nil {
+		return err
+	}
+	if maxSize > 0 && r.After.Uncompressed > maxSize {
+		return fmt.Errorf("output would be %s uncompressed, over --max-size %s: nothing written", slim.Bytes(r.After.Uncompressed), c.maxSize)
+	}
+	if !c.dryRun {
+		if err := e.write(dst, img, nil); err != nil {
+			return fmt.Errorf("writing %s: %w", dst, err)
+		}
+	}
+	if err := r.WriteText(stdout); err != nil {
+		return err
+	}
+	if c.report != "" {
+		return atomicFile(c.report, func(f *os.File) error { return r.WriteJSON(f) })
+	}
+	return nil
 }

@@ -1,0 +1,552 @@
+package slim
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imgslim/imgslim/layers"
+	"github.com/imgslim/imgslim/slim/elfdeps"
+)
+
+// ScratchReport says what a scratch image holds and why.
+type ScratchReport struct {
+	Program  string         `json:"program"`
+	Before   Totals         `json:"before"`
+	After    Totals         `json:"after"`
+	Files    []ScratchEntry `json:"files"`
+	Digest   string         `json:"digest,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
+}
+
+// ScratchEntry is one path of a scratch image.
+type ScratchEntry struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+	Why  string `json:"why"`
+}
+
+// Interpreters' run-time library directories, kept whole with an
+// interpreted program: the standard library and the packages installed
+// for the interpreter, which a static reading of imports cannot bound.
+var runtimeDirs = map[string][]string{
+	"python": {"/usr/lib/python3", "/usr/lib/{v}", "/usr/local/lib/{v}", "/usr/lib/python3/dist-packages", "/usr/local/lib/python3/dist-packages"},
+	"node":   {"/usr/share/nodejs", "/usr/lib/nodejs"},
+	"ruby":   {"/usr/lib/ruby", "/usr/local/lib/ruby"},
+	"perl":   {"/usr/share/perl", "/usr/lib/x86_64-linux-gnu/perl", "/usr/share/perl5", "/usr/lib/x86_64-linux-gnu/perl5", "/usr/lib/x86_64-linux-gnu/perl-base"},
+}
+
+// Parts of an interpreter's standard library no server imports.
+var runtimeSkip = []string{"/test/", "/tests/", "/idlelib/", "/tkinter/", "/turtledemo/", "/ensurepip/", "/lib2to3/tests/", "/pydoc_data/"}
+
+// Scratch copies the program of img (its Entrypoint/Cmd, or WithBinary),
+// with what it needs to run, onto an empty image of one layer: the ELF
+// closure from the image's own files, an interpreter's run-time libraries
+// and the application directory (after the enabled rule sets), the CA
+// bundle, time zones, and distroless's accounts, /tmp and /home/nonroot.
+func Scratch(img v1.Image, opts ...Option) (v1.Image, *ScratchReport, error) {
+	p, err := NewPlan(img, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.scratch()
+}
+
+func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
+	o, a := p.o, p.app
+	program := a.program
+	if o.binary != "" {
+		bin := layers.Clean(o.binary)
+		r, ok := p.view.resolve(bin)
+		if !ok {
+			return nil, nil, fmt.Errorf("binary %s is not in the image", o.binary)
+		}
+		program = r
+	}
+	if program == "" {
+		if len(a.argv) == 0 {
+			return nil, nil, fmt.Errorf("the image has no Entrypoint or Cmd: name the program with --binary")
+		}
+		return nil, nil, fmt.Errorf("entrypoint %s is not in the image (PATH %s)", a.argv[0], strings.Join(a.path, ":"))
+	}
+
+	files := map[string]string{} // path -> why
+	add := func(name, why string) {
+		if _, ok := files[name]; !ok {
+			files[name] = why
+		}
+	}
+	var machineOpts []elfdeps.Option
+	if p.cfg.Architecture != "" {
+		if m, err := elfdeps.Machine(p.cfg.Architecture); err == nil {
+			machineOpts = append(machineOpts, elfdeps.ForMachine(m))
+		}
+	}
+	res, err := p.closure(program, machineOpts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("program %s: %w", program, err)
+	}
+	if len(res.Missing) > 0 {
+		return nil, nil, fmt.Errorf("program %s needs what the image lacks: %s", program, strings.Join(res.Missing, "; "))
+	}
+	interp := ""
+	for _, n := range res.Files {
+		add(n.Path, n.Why)
+		if k := interpreterKind(path.Base(n.Path)); k != "" {
+			interp = k
+		}
+	}
+	add(program, "the program")
+	for _, c := range p.linkChain(a.argv0(), a.path) {
+		add(c, "the name the entrypoint uses")
+	}
+
+	// An interpreter's libraries, and what their native modules load.
+	var trees []string
+	if interp != "" {
+		for _, d := range runtimeDirs[interp] {
+			for _, v := range p.versionDirs(d) {
+				trees = append(trees, v)
+			}
+		}
+	}
+	// The application's directory, and what --add names.
+	if a.appDir != "" && (interp != "" || a.appDir != path.Dir(program)) {
+		trees = append(trees, a.appDir)
+	}
+	for _, extra := range o.adds {
+		r, ok := p.view.resolve(layers.Clean(extra))
+		if !ok {
+			return nil, nil, fmt.Errorf("--add %s: not in the image", extra)
+		}
+		trees = append(trees, r)
+	}
+	var natives []string
+	for _, t := range trees {
+		why := "run-time library of " + interp
+		if t == a.appDir {
+			why = "the application directory"
+		}
+		for _, extra := range o.adds {
+			if t == layers.Clean(extra) {
+				why = "--add"
+			}
+		}
+		p.view.walk(t, func(name string, n node, ok bool) {
+			if !ok || p.droppedBySet(name) || skipRuntime(name, t, a.appDir) {
+				return
+			}
+			add(name, why)
+			if n.typ == tar.TypeReg && (strings.HasSuffix(name, ".so") || strings.Contains(name, ".so.") || strings.HasSuffix(name, ".node")) {
+				natives = append(natives, name)
+			}
+		})
+	}
+	for _, lib := range natives {
+		r, err := p.closure(lib, elfdeps.LoadTimeOnly())
+		if err != nil {
+			continue // not a loadable library: data that happens to be named .so
+		}
+		for _, n := range r.Files {
+			add(n.Path, n.Why)
+		}
+		for _, m := range r.Missing {
+			p.warnings = append(p.warnings, "native module "+m)
+		}
+	}
+
+	// What every program needs.
+	env := append([]string(nil), p.cfg.Config.Env...)
+	if ca := p.caBundle(); ca != "" {
+		add(ca, "CA certificates")
+		if r, _ := p.view.resolve(ca); r != ca {
+			add(r, "CA certificates")
+		}
+		if !hasEnv(env, "SSL_CERT_FILE") {
+			env = append(env, "SSL_CERT_FILE="+ca)
+		}
+	}
+	if !o.noTZ && p.view.exists("/usr/share/zoneinfo") {
+		p.view.walk("/usr/share/zoneinfo", func(name string, n node, ok bool) {
+			if ok {
+				add(name, "time zones")
+			}
+		})
+	}
+	if p.view.exists("/etc/nsswitch.conf") {
+		add("/etc/nsswitch.conf", "name service switch")
+	}
+	// The loader's configuration: where the image's libraries are.
+	for _, f := range []string{"/etc/ld.so.cache", "/etc/ld.so.conf"} {
+		if p.view.exists(f) {
+			add(f, "dynamic loader configuration")
+		}
+	}
+	if p.view.exists("/etc/ld.so.conf.d") {
+		p.view.walk("/etc/ld.so.conf.d", func(name string, _ node, ok bool) {
+			if ok {
+				add(name, "dynamic loader configuration")
+			}
+		})
+	}
+
+	out, rep, err := p.writeScratch(program, files, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, rep, nil
+}
+
+func (a *appContext) argv0() string {
+	if len(a.argv) == 0 {
+		return ""
+	}
+	return a.argv[0]
+}
+
+func interpreterKind(base string) string {
+	switch {
+	case strings.HasPrefix(base, "python"):
+		return "python"
+	case base == "node" || base == "nodejs" || strings.HasPrefix(base, "libnode.so"):
+		return "node"
+	case strings.HasPrefix(base, "ruby"):
+		return "ruby"
+	case strings.HasPrefix(base, "perl"):
+		return "perl"
+	}
+	return ""
+}
+
+// versionDirs expands "{v}" in d into the image's versioned directories
+// ("/usr/lib/{v}" -> "/usr/lib/python3.11").
+func (p *Plan) versionDirs(d string) []string {
+	if !strings.Contains(d, "{v}") {
+		if p.view.exists(d) {
+			return []string{d}
+		}
+		return nil
+	}
+	parent := path.Dir(d)
+	var out []string
+	for _, c := range p.view.list(parent) {
+		if strings.HasPrefix(path.Base(c), "python3.") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func skipRuntime(name, tree, appDir string) bool {
+	if tree == appDir {
+		return false
+	}
+	for _, s := range runtimeSkip {
+		if strings.Contains(name+"/", s) {
+			return true
+		}
+	}
+	return false
+}
+
+// droppedBySet reports whether the enabled sets take name out of the
+// application (caches, VCS data, sources, dev dependencies, secrets).
+func (p *Plan) droppedBySet(name string) bool {
+	rm, _, _ := p.removes(name, p.o.rules)
+	return rm
+}
+
+// caBundle returns the image's CA bundle, as Go's crypto/x509 looks for it.
+func (p *Plan) caBundle() string {
+	for _, f := range []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem", "/etc/pki/tls/cacert.pem", "/etc/ssl/cert.pem"} {
+		if r, ok := p.view.resolve(f); ok {
+			if n, ok := p.view.lookup(r); ok && (n.typ == tar.TypeReg || n.typ == tar.TypeLink) {
+				return f
+			}
+		}
+	}
+	return ""
+}
+
+func hasEnv(env []string, k string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, k+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	scratchPasswd = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+	scratchGroup  = "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n"
+)
+
+// writeScratch writes the one layer and the config of a scratch image.
+func (p *Plan) writeScratch(program string, files map[string]string, env []string) (v1.Image, *ScratchReport, error) {
+	o := p.o
+	// Every parent directory, with the image's metadata when it has one.
+	all := map[string]string{}
+	for name, why := range files {
+		all[name] = why
+		for d := path.Dir(name); d != "/"; d = path.Dir(d) {
+			if _, ok := all[d]; !ok {
+				all[d] = "parent directory"
+			}
+		}
+	}
+	for _, gen := range []string{"/etc/passwd", "/etc/group", "/tmp", "/home/nonroot", "/home", "/etc"} {
+		delete(all, gen)
+	}
+	var names, regular []string
+	for n := range all {
+		names = append(names, n)
+		if nd, ok := p.view.lookup(n); ok && (nd.typ == tar.TypeReg || nd.typ == tar.TypeLink) {
+			regular = append(regular, n)
+		}
+	}
+	sort.Strings(names)
+	contents, err := p.fetch(regular)
+	if err != nil {
+		return nil, nil, err
+	}
+	mtime := o.created
+	if mtime.IsZero() {
+		mtime = p.cfg.Created.Time
+	}
+	if mtime.IsZero() {
+		mtime = time.Unix(0, 0)
+	}
+	mtime = mtime.UTC()
+
+	rep := &ScratchReport{Program: program, Before: p.report.Before, Warnings: p.warnings}
+	f := layers.Format{Compress: o.compress, Level: o.level, OCI: true}
+	l, size, err := layers.Write(o.workDir, f, func(tw *tar.Writer) error {
+		gen := []struct {
+			name string
+			typ  byte
+			mode int64
+			uid  int
+			body string
+		}{
+			{"etc/", tar.TypeDir, 0o755, 0, ""},
+			{"etc/group", tar.TypeReg, 0o644, 0, scratchGroup},
+			{"etc/passwd", tar.TypeReg, 0o644, 0, scratchPasswd},
+			{"home/", tar.TypeDir, 0o755, 0, ""},
+			{"home/nonroot/", tar.TypeDir, 0o700, nonrootID, ""},
+			{"tmp/", tar.TypeDir, 0o1777, 0, ""},
+		}
+		written := map[string]bool{}
+		writeGen := func(upTo string) error {
+			for len(gen) > 0 && (upTo == "" || "/"+strings.TrimSuffix(gen[0].name, "/") < upTo) {
+				g := gen[0]
+				gen = gen[1:]
+				h := &tar.Header{Typeflag: g.typ, Name: g.name, Mode: g.mode, Uid: g.uid, Gid: g.uid, Size: int64(len(g.body)), ModTime: mtime, Format: tar.FormatPAX}
+				if err := tw.WriteHeader(h); err != nil {
+					return err
+				}
+				if _, err := io.WriteString(tw, g.body); err != nil {
+					return err
+				}
+				rep.Files = append(rep.Files, ScratchEntry{Path: "/" + strings.TrimSuffix(g.name, "/"), Size: h.Size, Why: "distroless base"})
+				written["/"+strings.TrimSuffix(g.name, "/")] = true
+			}
+			return nil
+		}
+		for _, name := range names {
+			if err := writeGen(name); err != nil {
+				return err
+			}
+			if written[name] {
+				continue
+			}
+			h := &tar.Header{Name: strings.TrimPrefix(name, "/"), ModTime: mtime, Format: tar.FormatPAX}
+			n, ok := p.view.lookup(name)
+			switch {
+			case !ok:
+				h.Typeflag, h.Mode = tar.TypeDir, 0o755
+			case n.typ == tar.TypeLink:
+				t, _ := p.view.lookup(n.link)
+				h.Typeflag, h.Mode = tar.TypeReg, t.mode
+			default:
+				h.Typeflag, h.Mode, h.Linkname = n.typ, n.mode, ""
+				if n.typ == tar.TypeSymlink {
+					h.Linkname = n.link
+				}
+			}
+			if h.Typeflag == tar.TypeDir {
+				h.Name += "/"
+			}
+			var src *os.File
+			if h.Typeflag == tar.TypeReg {
+				file, ok := contents[name]
+				if !ok {
+					return fmt.Errorf("reading %s: not found in its layer", name)
+				}
+				if src, err = os.Open(file); err != nil {
+					return err
+				}
+				st, err := src.Stat()
+				if err != nil {
+					src.Close()
+					return err
+				}
+				h.Size = st.Size()
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				if src != nil {
+					src.Close()
+				}
+				return fmt.Errorf("writing %s: %w", name, err)
+			}
+			if src != nil {
+				_, err := io.Copy(tw, src)
+				src.Close()
+				if err != nil {
+					return err
+				}
+			}
+			rep.Files = append(rep.Files, ScratchEntry{Path: name, Size: h.Size, Why: all[name]})
+		}
+		return writeGen("")
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing the scratch layer: %w", err)
+	}
+
+	cfg := &v1.ConfigFile{
+		Architecture: p.cfg.Architecture, OS: p.cfg.OS, Variant: p.cfg.Variant, OSVersion: p.cfg.OSVersion,
+		Created: v1.Time{Time: mtime},
+		Config:  p.cfg.Config,
+	}
+	c := &cfg.Config
+	c.Env = trimPath(env, func(d string) bool { _, ok := all[d]; return ok })
+	c.User = fmt.Sprintf("%d:%d", nonrootID, nonrootID)
+	if o.binary != "" && p.app.program != program {
+		c.Entrypoint, c.Cmd = []string{layers.Clean(o.binary)}, nil
+	}
+	c.Healthcheck, c.OnBuild, c.Shell = nil, nil, nil
+	cfg.History = []v1.History{{Created: cfg.Created, CreatedBy: "imgslim --scratch " + program, Comment: "imgslim"}}
+	d, err := l.DiffID()
+	if err != nil {
+		return nil, nil, err
+	}
+	desc := v1.Descriptor{MediaType: types.OCILayer, Size: layerSize(l), Digest: layerDigest(l)}
+	if !f.Compress {
+		desc.MediaType = types.OCIUncompressedLayer
+	}
+	img, err := newImage(types.OCIManifestSchema1, types.OCIConfigJSON, nil, cfg, []v1.Layer{l}, []v1.Descriptor{desc}, []v1.Hash{d})
+	if err != nil {
+		return nil, nil, err
+	}
+	dg, err := img.Digest()
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Digest = dg.String()
+	rep.After = Totals{Layers: 1, Compressed: desc.Size, Uncompressed: size}
+	for _, e := range rep.Files {
+		if n, ok := p.view.lookup(e.Path); !ok || n.typ != tar.TypeDir {
+			rep.After.Files++
+		}
+	}
+	return img, rep, nil
+}
+
+func layerSize(l v1.Layer) int64 {
+	n, _ := l.Size()
+	return n
+}
+
+func layerDigest(l v1.Layer) v1.Hash {
+	d, _ := l.Digest()
+	return d
+}
+
+// trimPath keeps in PATH the directories the image still has.
+func trimPath(env []string, has func(string) bool) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			var keep []string
+			for _, d := range strings.Split(v, ":") {
+				if has(layers.Clean(d)) {
+					keep = append(keep, d)
+				}
+			}
+			kv = "PATH=" + strings.Join(keep, ":")
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// bulk reasons are summed in the text report rather than listed.
+func bulk(why string) bool {
+	return why == "time zones" || why == "parent directory" || why == "the application directory" ||
+		strings.HasPrefix(why, "run-time library of") || why == "--add"
+}
+
+// WriteText writes the report: every file included and why, trees summed.
+func (r *ScratchReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scratch image of %s\n", r.Program)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tlayers\tcompressed\tuncompressed\tfiles\t")
+	fmt.Fprintf(tw, "source\t%d\t%s\t%s\t%d\t\n", r.Before.Layers, Bytes(r.Before.Compressed), Bytes(r.Before.Uncompressed), r.Before.Files)
+	fmt.Fprintf(tw, "scratch\t%d\t%s\t%s\t%d\t\n", r.After.Layers, Bytes(r.After.Compressed), Bytes(r.After.Uncompressed), r.After.Files)
+	fmt.Fprintf(tw, "saved\t\t%s\t%s\t%d\t\n", percent(r.Before.Compressed, r.After.Compressed), percent(r.Before.Uncompressed, r.After.Uncompressed), r.Before.Files-r.After.Files)
+	tw.Flush()
+	b.WriteString("\nfiles, and why:\n")
+	type sum struct {
+		files int
+		bytes int64
+	}
+	sums := map[string]*sum{}
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, e := range r.Files {
+		if bulk(e.Why) {
+			s := sums[e.Why]
+			if s == nil {
+				s = &sum{}
+				sums[e.Why] = s
+			}
+			s.files++
+			s.bytes += e.Size
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Path, Bytes(e.Size), e.Why)
+	}
+	tw.Flush()
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, k := range sortedKeys(sums) {
+		fmt.Fprintf(tw, "  %s\t%d paths\t%s\t(listed in --report)\n", k, sums[k].files, Bytes(sums[k].bytes))
+	}
+	tw.Flush()
+	b.WriteString("runs as: nonroot (65532:65532)\n")
+	if r.Digest != "" {
+		fmt.Fprintf(&b, "digest: %s\n", r.Digest)
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", warn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *ScratchReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
