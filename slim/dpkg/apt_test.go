@@ -33,7 +33,8 @@ const (
 // image and compares it with apt-get purge && apt-get autoremove --purge
 // run in a container of the same image: the packages removed, the new
 // status and extended_states, and every path of the file system that is
-// deleted or repointed (files, info files, alternatives).
+// deleted or repointed (files, info files, alternatives, trigger
+// interests).
 func TestPurgeMatchesApt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image with apt; not with -short")
@@ -47,11 +48,12 @@ mkdir /tmp/x && cd /tmp/x
 dpkg-query -W -f='${binary:Package}\n' | sort >installed
 for f in /etc/alternatives/*; do [ -L "$f" ] && printf '%s\t%s\n' "${f##*/}" "$(readlink "$f")"; done >current
 for d in /bin /sbin /lib /lib32 /lib64 /libx32; do [ -L $d ] && printf '%s\t%s\n' $d "$(readlink -f $d)"; done >merged || true
-tar -cf - -C / var/lib/dpkg/status var/lib/apt/extended_states var/lib/dpkg/info var/lib/dpkg/alternatives \
+tar -cf - -C / var/lib/dpkg/status var/lib/apt/extended_states var/lib/dpkg/info var/lib/dpkg/alternatives var/lib/dpkg/triggers \
 	-C /tmp/x installed current merged >&3`))
 	status, ext := before["var/lib/dpkg/status"], before["var/lib/apt/extended_states"]
 	lists := map[string][]byte{}
 	admin := map[string][]byte{}
+	triggers := map[string][]byte{}
 	var infoBefore []string
 	for name, data := range before {
 		switch dir, base := path.Split(name); dir {
@@ -62,6 +64,8 @@ tar -cf - -C / var/lib/dpkg/status var/lib/apt/extended_states var/lib/dpkg/info
 			}
 		case "var/lib/dpkg/alternatives/":
 			admin[base] = data
+		case "var/lib/dpkg/triggers/":
+			triggers[base] = data
 		}
 	}
 	current := map[string]string{}
@@ -87,8 +91,9 @@ tar -cf - -C / var/lib/dpkg/status var/lib/apt/extended_states var/lib/dpkg/info
 	if err != nil {
 		t.Fatal(err)
 	}
+	trigWrite, trigRemove := r.Triggers(triggers)
 	done := time.Now()
-	t.Logf("Parse %v, Purge %v, Files, InfoFiles and Alternatives %v (%d packages, %d lists)",
+	t.Logf("Parse %v, Purge %v, Files, InfoFiles, Alternatives and Triggers %v (%d packages, %d lists)",
 		parsed.Sub(start), purged.Sub(parsed), done.Sub(purged), len(db.Installed()), len(lists))
 
 	if got, want := db.Installed(), lines(before["installed"]); !slices.Equal(got, want) {
@@ -122,7 +127,7 @@ apt-get autoremove --purge -y >/tmp/autoremove.log 2>&1 || { cat /tmp/autoremove
 fs >/out/after
 dpkg-query -W -f='${binary:Package}\n' | sort >/out/installed
 cp /var/lib/dpkg/status /var/lib/apt/extended_states /out/
-cp -r /var/lib/dpkg/alternatives /out/
+cp -r /var/lib/dpkg/alternatives /var/lib/dpkg/triggers /out/
 tar -C /out -cf - . >&3`
 	realStart := time.Now()
 	after := untar(t, dockerIO(t, nil, append([]string{"run", "--rm", "--network", "none", image, "sh", "-c", script, "sh"}, ask...)...))
@@ -172,6 +177,9 @@ tar -C /out -cf - . >&3`
 	for _, p := range alt.Remove {
 		expected[canon(p)] = true
 	}
+	for _, n := range trigRemove {
+		expected[TriggersDir+"/"+n] = true
+	}
 	if extra := setMinus(deleted, slices.Collect(maps.Keys(expected))); len(extra) > 0 {
 		t.Errorf("apt deleted %d paths Files, InfoFiles and Alternatives do not name: %q", len(extra), head(extra))
 	}
@@ -213,6 +221,21 @@ tar -C /out -cf - . >&3`
 			t.Errorf("%s was deleted; Alternatives does not remove it", file)
 		}
 	}
+	for name, data := range triggers {
+		want, kept := after["./triggers/"+name]
+		got, written := trigWrite[name]
+		switch {
+		case written && !bytes.Equal(got, want):
+			t.Errorf("triggers/%s: got %q, want %q", name, got, want)
+		case !written && kept && !bytes.Equal(data, want):
+			t.Errorf("triggers/%s changed to %q; Triggers says nothing", name, want)
+		case !kept && !slices.Contains(trigRemove, name):
+			t.Errorf("triggers/%s was deleted; Triggers does not remove it", name)
+		}
+	}
+	if !slices.Contains(trigRemove, "imgslim-trigger") || trigWrite["File"] == nil {
+		t.Errorf("Triggers: got write %q, remove %q; want imgslim-old's interests gone", slices.Sorted(maps.Keys(trigWrite)), trigRemove)
+	}
 	var added []string
 	for p := range fsAfter {
 		if _, ok := fsBefore[p]; !ok {
@@ -222,8 +245,8 @@ tar -C /out -cf - . >&3`
 	slices.Sort(added)
 
 	t.Logf("packages: %d installed, %d asked for apt, %d removed by both (%d kept: %q)", len(db.Installed()), len(ask), len(r.Removed), len(r.Kept), r.Kept)
-	t.Logf("paths: %d deleted by apt = %d of Files (%d others are directories dpkg left: %q) + %d info files + %d of Alternatives (%d named were never there: %q)",
-		len(deleted), len(files)-len(left), len(left), left, len(info), len(alt.Remove)-len(absent), len(absent), absent)
+	t.Logf("paths: %d deleted by apt = %d of Files (%d others are directories dpkg left: %q) + %d info files + %d of Alternatives (%d named were never there: %q) + %d trigger files",
+		len(deleted), len(files)-len(left), len(left), left, len(info), len(alt.Remove)-len(absent), len(absent), absent, len(trigRemove))
 	t.Logf("alternatives: %d admin files rewritten, %d symlinks repointed; apt added %q", len(alt.Write), len(alt.Symlinks), added)
 	if len(r.Removed) < 40 {
 		t.Errorf("removed %d packages, want the toolchain (40 or more)", len(r.Removed))

@@ -6,9 +6,11 @@
 //
 // Parse reads the databases and Purge decides; its Result gives the new
 // status and extended_states, InfoFiles the files of InfoDir to delete,
-// Files the paths the packages' .list files name, and Alternatives what
-// update-alternatives does when their maintainer scripts take their choices
-// out of /etc/alternatives. BuildTools picks the build toolchain.
+// Files the paths the packages' .list files name, Triggers the trigger
+// interests that go, and Alternatives what update-alternatives does when
+// their maintainer scripts take their choices out of /etc/alternatives.
+// dpkg's diversions are not followed. BuildTools picks the build
+// toolchain.
 //
 // The autoremove half follows apt's mark-and-sweep (apt-pkg/depcache.cc,
 // MarkRequired and Sweep) with apt's default configuration:
@@ -287,6 +289,7 @@ type Result struct {
 	ExtendedStates []byte
 
 	removedInfo map[string]bool // infoName of the removed packages
+	removedID   map[string]bool // their ids
 	keptInfo    map[string]bool // infoName of the installed packages that stay
 }
 
@@ -382,12 +385,13 @@ func (db *DB) Purge(match func(name string) bool) *Result {
 		}
 	}
 
-	r := &Result{Kept: kept, removedInfo: map[string]bool{}, keptInfo: map[string]bool{}}
+	r := &Result{Kept: kept, removedInfo: map[string]bool{}, removedID: map[string]bool{}, keptInfo: map[string]bool{}}
 	gone := map[int]bool{} // stanza indexes
 	for _, p := range db.pkgs {
 		if asked[p] || (alive[p] && !marked[p] && !p.required) {
 			r.Removed = append(r.Removed, p.id)
 			r.removedInfo[p.infoName] = true
+			r.removedID[p.id] = true
 			gone[p.stanza] = true
 			delete(kept, p.id) // kept by apt-get purge, then autoremoved
 			continue

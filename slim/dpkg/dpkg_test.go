@@ -442,3 +442,37 @@ func TestInfoFilesAndFiles(t *testing.T) {
 		t.Errorf("Files without the list of a package not installed: %v", err)
 	}
 }
+
+func TestTriggers(t *testing.T) {
+	status := deb("dpkg") + deb("man-db", "Depends: libc6") + deb("libc6", "Multi-Arch: same") + deb("libc-bin", "Depends: libc6") + deb("gcc")
+	db, err := Parse([]byte(status), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := db.Purge(names("man-db", "libc6", "gcc")) // libc6 stays: libc-bin needs it
+	if want := []string{"gcc", "man-db"}; !slices.Equal(r.Removed, want) {
+		t.Fatalf("Removed: got %q, want %q", r.Removed, want)
+	}
+	write, remove := r.Triggers(map[string][]byte{
+		"File":     []byte("/usr/share/man man-db\n/usr/share/debianutils/shells.d debianutils/noawait\n/usr/lib/gcc gcc/noawait\n"),
+		"ldconfig": []byte("libc-bin\n"),
+		"man-db":   []byte("man-db/noawait\n"),
+		"both":     []byte("gcc\nlibc6:amd64\n"),
+		"Lock":     nil,
+		"Unincorp": []byte("man-db gcc\n"),
+	})
+	wantWrite := map[string]string{
+		"File": "/usr/share/debianutils/shells.d debianutils/noawait\n",
+		"both": "libc6:amd64\n",
+	}
+	got := map[string]string{}
+	for k, v := range write {
+		got[k] = string(v)
+	}
+	if !maps.Equal(got, wantWrite) {
+		t.Errorf("write: got %q, want %q", got, wantWrite)
+	}
+	if want := []string{"man-db"}; !slices.Equal(remove, want) {
+		t.Errorf("remove: got %q, want %q", remove, want)
+	}
+}

@@ -95,3 +95,46 @@ func forEachLine(data []byte, f func(string)) {
 		}
 	}
 }
+
+// TriggersDir holds dpkg's trigger interests: File (lines "PATH PKG",
+// for file triggers) and one file per named trigger (lines "PKG"), PKG
+// possibly followed by "/noawait".
+const TriggersDir = "/var/lib/dpkg/triggers"
+
+// Triggers returns what dpkg does to the interest files of TriggersDir
+// when the removed packages go: their lines are dropped, and a file left
+// empty is deleted. files maps the names in TriggersDir to their content;
+// Lock and Unincorp, which hold no interests, are left alone. write holds
+// the files that change, remove those that go (both as names in
+// TriggersDir).
+func (r *Result) Triggers(files map[string][]byte) (write map[string][]byte, remove []string) {
+	write = map[string][]byte{}
+	for name, data := range files {
+		if name == "Lock" || name == "Unincorp" {
+			continue
+		}
+		var out []byte
+		changed := false
+		for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+			fields := strings.Fields(string(line))
+			if len(fields) == 0 {
+				continue
+			}
+			pkg, _, _ := strings.Cut(fields[len(fields)-1], "/")
+			if r.removedInfo[pkg] || r.removedID[pkg] {
+				changed = true
+				continue
+			}
+			out = append(out, line...)
+		}
+		switch {
+		case !changed:
+		case len(out) == 0:
+			remove = append(remove, name)
+		default:
+			write[name] = out
+		}
+	}
+	slices.Sort(remove)
+	return write, remove
+}
