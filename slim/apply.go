@@ -218,49 +218,70 @@ func joinComment(a, b string) string {
 	return a + "; " + b
 }
 
-// userLayer returns the layer that adds the output user to /etc/passwd and
-// /etc/group and creates its home, or nil when the image has the user.
+// topEntry is a file or symlink imgslim writes on top of the image.
+type topEntry struct {
+	hdr  *tar.Header
+	data []byte
+}
+
+// userLayer returns the layer imgslim adds on top, or nil when it adds
+// nothing: the files whose content changed (the package databases the
+// buildtools set edits, /etc/passwd and /etc/group with the output user),
+// the symlinks update-alternatives would reset, and the user's home.
 func (p *Plan) userLayer(f layers.Format) (v1.Layer, int64, int, error) {
-	a := p.user
-	if a == nil || a.passwd == nil {
-		return nil, 0, 0, nil
-	}
 	mtime := p.cfg.Created.Time
 	if mtime.IsZero() {
 		mtime = time.Unix(0, 0)
 	}
-	header := func(name string, c *captured, size int) *tar.Header {
-		h := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, ModTime: mtime, Format: tar.FormatPAX}
-		if c != nil {
-			h.Mode, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime = c.hdr.Mode, c.hdr.Uid, c.hdr.Gid, c.hdr.Uname, c.hdr.Gname, c.hdr.ModTime
+	entries := map[string]topEntry{}
+	// A replaced file keeps the image's mode and owner.
+	file := func(name string, data []byte) {
+		h := &tar.Header{Typeflag: tar.TypeReg, Name: name[1:], Mode: 0o644, ModTime: mtime, Format: tar.FormatPAX, Size: int64(len(data))}
+		if n, ok := p.view.lookup(name); ok && n.typ == tar.TypeReg {
+			h.Mode = n.mode
+			if c, ok := p.headers[name]; ok {
+				h.Uid, h.Gid, h.Uname, h.Gname = c.Uid, c.Gid, c.Uname, c.Gname
+			}
 		}
-		h.Size = int64(size)
-		return h
+		entries[name] = topEntry{hdr: h, data: data}
 	}
-	passwdHdr := header("etc/passwd", p.visible(func(lp *layerPlan) *captured { return lp.passwd }, "/etc/passwd"), len(a.passwd))
-	groupHdr := header("etc/group", p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"), len(a.group))
-	files := 2
+	for name, data := range p.replace {
+		file(name, data)
+	}
+	for name, target := range p.symlinks {
+		entries[name] = topEntry{hdr: &tar.Header{Typeflag: tar.TypeSymlink, Name: name[1:], Linkname: target, Mode: 0o777, ModTime: mtime, Format: tar.FormatPAX}}
+	}
+	if a := p.user; a != nil && a.passwd != nil {
+		file("/etc/passwd", a.passwd)
+		file("/etc/group", a.group)
+		// The home directory, owned by the user and private, as
+		// distroless has /home/nonroot.
+		entries[a.home] = topEntry{hdr: &tar.Header{
+			Typeflag: tar.TypeDir, Name: a.home[1:] + "/", Mode: 0o700,
+			Uid: a.uid, Gid: a.gid, ModTime: mtime, Format: tar.FormatPAX,
+		}}
+	}
+	if len(entries) == 0 {
+		return nil, 0, 0, nil
+	}
+	files := 0
 	l, size, err := layers.Write(p.o.workDir, f, func(tw *tar.Writer) error {
-		for _, e := range []struct {
-			h    *tar.Header
-			data []byte
-		}{{passwdHdr, a.passwd}, {groupHdr, a.group}} {
-			if err := tw.WriteHeader(e.h); err != nil {
+		for _, name := range sortedKeys(entries) {
+			e := entries[name]
+			if e.hdr.Typeflag != tar.TypeDir {
+				files++
+			}
+			if err := tw.WriteHeader(e.hdr); err != nil {
 				return err
 			}
 			if _, err := tw.Write(e.data); err != nil {
 				return err
 			}
 		}
-		// The home directory, owned by the user and private, as distroless
-		// has /home/nonroot.
-		return tw.WriteHeader(&tar.Header{
-			Typeflag: tar.TypeDir, Name: a.home[1:] + "/", Mode: 0o700,
-			Uid: a.uid, Gid: a.gid, ModTime: mtime, Format: tar.FormatPAX,
-		})
+		return nil
 	})
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("writing user layer: %w", err)
+		return nil, 0, 0, fmt.Errorf("writing imgslim's layer: %w", err)
 	}
 	return l, size, files, nil
 }

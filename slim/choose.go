@@ -36,7 +36,8 @@ func (p *Plan) wantContent(name string, size int64) bool {
 	switch {
 	case name == "/var/lib/dpkg/status", name == "/var/lib/apt/extended_states",
 		strings.HasPrefix(name, "/var/lib/dpkg/info/") && strings.HasSuffix(name, ".list"),
-		name == "/lib/apk/db/installed", name == "/etc/apk/world",
+		strings.HasPrefix(name, "/var/lib/dpkg/alternatives/"), strings.HasPrefix(name, "/var/lib/dpkg/triggers/"),
+		name == "/lib/apk/db/installed", name == "/etc/apk/world", name == "/lib/apk/db/triggers", name == "/lib/apk/db/scripts.tar",
 		name == "/etc/ld.so.conf", strings.HasPrefix(name, "/etc/ld.so.conf.d/"), name == "/etc/nsswitch.conf":
 		return true
 	case !inModules && (base == "package-lock.json" || base == "npm-shrinkwrap.json" || base == "package.json" || base == "tsconfig.json"):
@@ -66,6 +67,11 @@ func (p *Plan) chooseSets() error {
 	if p.enabled(SetCaches) || p.enabled(SetSources) || p.enabled(SetBuildTools) {
 		a.goBin = p.programIsGo()
 	}
+	// What the program needs is known first: the package sets must not
+	// take a package that holds it.
+	if err := p.protect(); err != nil {
+		return err
+	}
 	for _, set := range AllSets {
 		if !p.enabled(set) {
 			continue
@@ -88,13 +94,15 @@ func (p *Plan) chooseSets() error {
 			if err := p.chooseDevDeps(); err != nil {
 				return err
 			}
-		case SetBuildTools:
+		case SetBuildTools, SetDocs:
+			// One purge serves both: documentation packages go with
+			// the docs set, the toolchain with buildtools.
 			if err := p.chooseBuildTools(); err != nil {
 				return err
 			}
 		}
 	}
-	return p.protect()
+	return nil
 }
 
 // programIsGo reports whether the entrypoint's program is a Go binary.
@@ -175,7 +183,7 @@ func (p *Plan) protect() error {
 	for _, f := range []string{"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/hosts", "/etc/resolv.conf", "/etc/ca-certificates.conf", "/etc/ssl/cert.pem"} {
 		add(f, "needed by every program")
 	}
-	p.protTrees = []string{"/etc/ssl/certs", "/usr/share/ca-certificates", "/etc/pki", "/etc/ld.so.conf.d", "/usr/local/share/ca-certificates"}
+	p.protTrees = []string{"/etc/ssl/certs", "/usr/share/ca-certificates", "/etc/pki", "/usr/local/share/ca-certificates"}
 	if a.program != "" {
 		// The name the entrypoint uses and every link on the way.
 		for _, c := range p.linkChain(a.argv[0], a.path) {

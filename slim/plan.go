@@ -66,7 +66,8 @@ type layerPlan struct {
 	group     *captured
 	// files holds the contents the rule sets read (lockfiles, package
 	// databases, configs), by name; the last copy in the layer wins.
-	files map[string][]byte
+	files   map[string][]byte
+	headers map[string]*tar.Header
 
 	spool   string // the uncompressed tar, when the plan spooled it
 	edit    layers.Edit
@@ -111,6 +112,16 @@ type Plan struct {
 	protTrees []string          // trees that must stay whole
 	skipped   map[string]*Skip  // protected paths a rule matched
 	secrets   []Secret
+	// replace holds new contents of files, symlinks new symlinks, that
+	// imgslim writes in its layer on top; headers the scanned headers of
+	// the files it may replace.
+	replace  map[string][]byte
+	symlinks map[string]string
+	headers  map[string]*tar.Header
+	// packages the buildtools set removes, and those asked for that stay.
+	packages     []string
+	packagesKept map[string]string
+	purged       bool // the package sets ran
 }
 
 // setChoice is a path a rule set removes, and why.
@@ -141,7 +152,8 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	if len(cfg.RootFS.DiffIDs) != len(ls) || len(m.Layers) != len(ls) {
 		return nil, fmt.Errorf("config lists %d diff IDs and the manifest %d layers, for %d layers", len(cfg.RootFS.DiffIDs), len(m.Layers), len(ls))
 	}
-	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls)), fetched: map[string]string{}}
+	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls)), fetched: map[string]string{},
+		replace: map[string][]byte{}, symlinks: map[string]string{}, headers: map[string]*tar.Header{}}
 
 	g, ctx := errgroup.WithContext(o.ctx)
 	g.SetLimit(o.jobs)
@@ -173,6 +185,11 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 		return nil, err
 	}
 	p.view = newView(p.layers)
+	for name, n := range p.view.nodes {
+		if h, ok := p.layers[n.layer].headers[name]; ok {
+			p.headers[name] = h
+		}
+	}
 	p.app = p.newAppContext()
 	if err := p.chooseSets(); err != nil {
 		return nil, err
@@ -192,7 +209,7 @@ func short(h v1.Hash) string {
 }
 
 func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, size int64) bool) (_ *layerPlan, err error) {
-	lp := &layerPlan{src: l, diffID: diffID, files: map[string][]byte{}}
+	lp := &layerPlan{src: l, diffID: diffID, files: map[string][]byte{}, headers: map[string]*tar.Header{}}
 	var spoolW io.Writer
 	if spool != "" {
 		f, err := os.Create(spool)
@@ -247,6 +264,7 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 			e.secret = hasPrivateKey(data)
 			if want != nil && want(e.name, h.Size) {
 				lp.files[e.name] = data
+				lp.headers[e.name] = h
 			}
 			r = bytes.NewReader(data)
 		} else if h.Typeflag == tar.TypeReg && want != nil && want(e.name, h.Size) {
@@ -255,6 +273,7 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 				return fmt.Errorf("reading %s: %w", e.name, err)
 			}
 			lp.files[e.name] = data
+			lp.headers[e.name] = h
 			r = bytes.NewReader(data)
 		}
 		lp.entries = append(lp.entries, e)

@@ -98,5 +98,3 @@ func (p *Plan) removeBinLinks(root string, removed map[string]bool, lock string)
 		}
 	})
 }
-
-func (p *Plan) chooseBuildTools() error { return nil }

@@ -35,6 +35,9 @@ type Report struct {
 	// Secrets were in the source image: removed from the output, but
 	// published with the source, so they must be rotated.
 	Secrets []Secret `json:"secrets,omitempty"`
+	// Packages the buildtools set removed, and those it left, with why.
+	Packages     []string          `json:"packages,omitempty"`
+	PackagesKept map[string]string `json:"packagesKept,omitempty"`
 
 	User     string   `json:"user"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -177,6 +180,8 @@ func (p *Plan) newReport() *Report {
 		r.Protected = append(r.Protected, *p.skipped[k])
 	}
 	r.Secrets = p.secrets
+	r.Packages = p.sortedPackages()
+	r.PackagesKept = p.packagesKept
 	switch {
 	case p.user == nil:
 		r.User = "root"
@@ -250,6 +255,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw.Flush()
 	} else {
 		b.WriteString("\nno path matched the removal patterns\n")
+	}
+	if len(r.Packages) > 0 {
+		fmt.Fprintf(&b, "\npackages removed (%d): %s\n", len(r.Packages), strings.Join(r.Packages, " "))
+	}
+	for _, k := range sortedKeys(r.PackagesKept) {
+		fmt.Fprintf(&b, "package kept: %s (%s)\n", k, r.PackagesKept[k])
 	}
 	if len(r.Protected) > 0 {
 		fmt.Fprintf(&b, "\nkept, needed at run time (%d paths a rule matched):\n", len(r.Protected))

@@ -23,10 +23,19 @@ var (
 // ("-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN OPENSSH PRIVATE KEY-----",
 // "-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----", …).
 func hasPrivateKey(data []byte) bool {
+	// A key file is text; a program that parses keys (ssh-add, openssl)
+	// holds the marker as a string constant among NUL bytes.
+	if bytes.IndexByte(data, 0) >= 0 {
+		return false
+	}
 	for {
 		i := bytes.Index(data, pemBegin)
 		if i < 0 {
 			return false
+		}
+		if i > 0 && data[i-1] != '\n' {
+			data = data[i+len(pemBegin):]
+			continue
 		}
 		data = data[i+len(pemBegin):]
 		end := bytes.IndexByte(data, '\n')

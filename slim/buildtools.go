@@ -1,0 +1,303 @@
+package slim
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/imgslim/imgslim/layers"
+	"github.com/imgslim/imgslim/slim/apk"
+	"github.com/imgslim/imgslim/slim/dpkg"
+)
+
+// chooseBuildTools removes the build toolchain the package manager
+// installed, with what only it needed, as `apt-get purge … && apt-get
+// autoremove --purge` (or `apk del`) would, and edits the package
+// databases to match. A package that holds a file the program needs stays.
+func (p *Plan) chooseBuildTools() error {
+	if p.purged {
+		return nil
+	}
+	p.purged = true
+	if status, ok := p.content("/var/lib/dpkg/status"); ok {
+		return p.purgeDpkg(status)
+	}
+	if installed, ok := p.content(apk.InstalledPath); ok && p.enabled(SetBuildTools) {
+		return p.purgeApk(installed)
+	}
+	return nil
+}
+
+// Package managers of language ecosystems: they install an application's
+// dependencies at build time, and a program started by node or python3
+// does not run them. When the entrypoint does, its files are protected and
+// the package stays.
+var ecosystemTools = map[string]bool{
+	"npm": true, "node-gyp": true, "yarnpkg": true, "python3-pip": true, "pipx": true,
+}
+
+// docPackage reports whether a dpkg package holds only documentation.
+func docPackage(name string) bool {
+	name = strings.SplitN(name, ":", 2)[0]
+	return strings.HasSuffix(name, "-doc") || strings.HasSuffix(name, "-docs") || name == "manpages" || name == "manpages-dev" || name == "info" || name == "install-info"
+}
+
+// purgeSet names the set a package goes with.
+func (p *Plan) purgeSet(name string) (string, bool) {
+	name = strings.SplitN(name, ":", 2)[0]
+	switch {
+	case p.enabled(SetBuildTools) && (dpkg.BuildTools(name) || ecosystemTools[name]):
+		return SetBuildTools, true
+	case p.enabled(SetDocs) && docPackage(name):
+		return SetDocs, true
+	}
+	return "", false
+}
+
+// realPath resolves the directories of name inside the image, as the
+// kernel would on a merged-/usr image ("/bin/gcc" is "/usr/bin/gcc").
+func (p *Plan) realPath(name string) string {
+	dir, _ := p.view.resolve(path.Dir(name))
+	return path.Join(dir, path.Base(name))
+}
+
+func (p *Plan) purgeDpkg(status []byte) error {
+	ext, _ := p.content("/var/lib/apt/extended_states")
+	lists := map[string][]byte{}
+	var infoNames []string
+	for _, name := range p.view.list(dpkg.InfoDir) {
+		base := path.Base(name)
+		infoNames = append(infoNames, base)
+		if pkg, ok := strings.CutSuffix(base, ".list"); ok {
+			if b, ok := p.content(name); ok {
+				lists[pkg] = b
+			}
+		}
+	}
+	// Which packages hold what the program needs.
+	holds := map[string]string{} // package -> a protected path it holds
+	for pkg, list := range lists {
+		for _, line := range strings.Split(string(list), "\n") {
+			if line == "" {
+				continue
+			}
+			// What the program loads, not the shared trees (certificates,
+			// loader configuration) that many packages add files to.
+			real := p.realPath(line)
+			if why, ok := p.protected[real]; ok && why != "needed by every program" {
+				if n, ok := p.view.lookup(real); ok && n.typ != tar.TypeDir && !p.isDirLink(real) {
+					holds[strings.SplitN(pkg, ":", 2)[0]] = line
+					break
+				}
+			}
+		}
+	}
+	keep := map[string]bool{}
+	var res *dpkg.Result
+	for range 8 {
+		db, err := dpkg.Parse(status, manual(ext, keep))
+		if err != nil {
+			p.warnings = append(p.warnings, fmt.Sprintf("buildtools: skipping dpkg: %v", err))
+			return nil
+		}
+		res = db.Purge(func(name string) bool {
+			_, ok := p.purgeSet(name)
+			return ok && !keep[name]
+		})
+		grew := false
+		for _, r := range res.Removed {
+			name := strings.SplitN(r, ":", 2)[0]
+			if f, ok := holds[name]; ok && !keep[name] {
+				keep[name] = true
+				grew = true
+				p.warnings = append(p.warnings, fmt.Sprintf("buildtools: kept package %s: it holds %s, which the program needs", name, f))
+			}
+		}
+		if !grew {
+			break
+		}
+	}
+	if len(res.Removed) == 0 {
+		return nil
+	}
+	files, err := res.Files(lists)
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: skipping dpkg: %v", err))
+		return nil
+	}
+	owner := ownerOf(res.Removed, lists)
+	for _, f := range files {
+		real := p.realPath(f)
+		n, ok := p.view.lookup(real)
+		if !ok || n.typ == tar.TypeDir {
+			// dpkg removes a directory only once empty; the tree of a
+			// directory is not the package's to take.
+			continue
+		}
+		set, asked := p.purgeSet(owner[f])
+		if !asked {
+			set = SetBuildTools // what only the removed packages needed
+			if p.enabled(SetDocs) && !p.enabled(SetBuildTools) {
+				set = SetDocs
+			}
+		}
+		p.setPaths[real] = setChoice{set, "packages purged with dpkg's file lists"}
+	}
+	for _, name := range res.InfoFiles(infoNames) {
+		p.setPaths[path.Join(dpkg.InfoDir, name)] = setChoice{SetBuildTools, "packages purged with dpkg's file lists"}
+	}
+	p.replace["/var/lib/dpkg/status"] = res.Status
+	if res.ExtendedStates != nil {
+		p.replace["/var/lib/apt/extended_states"] = res.ExtendedStates
+	}
+	// Triggers and alternatives the removed packages registered.
+	triggers := map[string][]byte{}
+	for _, name := range p.view.list(dpkg.TriggersDir) {
+		if b, ok := p.content(name); ok {
+			triggers[path.Base(name)] = b
+		}
+	}
+	write, gone := res.Triggers(triggers)
+	for name, b := range write {
+		p.replace[path.Join(dpkg.TriggersDir, name)] = b
+	}
+	for _, name := range gone {
+		p.setPaths[path.Join(dpkg.TriggersDir, name)] = setChoice{SetBuildTools, "dpkg triggers"}
+	}
+	admin := map[string][]byte{}
+	for _, name := range p.view.list(dpkg.AltAdminDir) {
+		if b, ok := p.content(name); ok {
+			admin[path.Base(name)] = b
+		}
+	}
+	current := map[string]string{}
+	for _, name := range p.view.list(dpkg.AltDir) {
+		if n, ok := p.view.lookup(name); ok && n.typ == tar.TypeSymlink {
+			current[path.Base(name)] = n.link
+		}
+	}
+	alt, err := res.Alternatives(files, admin, current)
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: alternatives: %v", err))
+	} else {
+		for _, name := range alt.Remove {
+			p.setPaths[p.realPath(name)] = setChoice{SetBuildTools, "alternatives of removed packages"}
+		}
+		for name, b := range alt.Write {
+			p.replace[name] = b
+		}
+		for name, target := range alt.Symlinks {
+			p.symlinks[p.realPath(name)] = target
+		}
+	}
+	p.packages = res.Removed
+	p.packagesKept = map[string]string{}
+	for k, v := range res.Kept {
+		p.packagesKept[k] = v
+	}
+	for k := range keep {
+		p.packagesKept[k] = "holds what the program needs"
+	}
+	return nil
+}
+
+// manual returns extended_states without the Auto-Installed marks of the
+// packages in keep, so that autoremove counts them as asked for.
+func manual(ext []byte, keep map[string]bool) []byte {
+	if ext == nil || len(keep) == 0 {
+		return ext
+	}
+	var out bytes.Buffer
+	for _, stanza := range strings.Split(string(ext), "\n\n") {
+		pkg := ""
+		for _, line := range strings.Split(stanza, "\n") {
+			if v, ok := strings.CutPrefix(line, "Package: "); ok {
+				pkg = strings.TrimSpace(v)
+			}
+		}
+		if keep[pkg] || strings.TrimSpace(stanza) == "" {
+			continue
+		}
+		out.WriteString(strings.Trim(stanza, "\n") + "\n\n")
+	}
+	return out.Bytes()
+}
+
+// isDirLink reports whether name is a symlink to a directory, such as
+// /lib on a merged-/usr image.
+func (p *Plan) isDirLink(name string) bool {
+	n, ok := p.view.lookup(name)
+	if !ok || n.typ != tar.TypeSymlink {
+		return false
+	}
+	r, ok := p.view.resolve(name)
+	if !ok {
+		return false
+	}
+	t, ok := p.view.lookup(r)
+	return !ok && p.view.exists(r) || ok && t.typ == tar.TypeDir
+}
+
+// ownerOf maps each path the removed packages list to one of them.
+func ownerOf(removed []string, lists map[string][]byte) map[string]string {
+	out := map[string]string{}
+	for _, pkg := range removed {
+		for _, key := range []string{pkg, strings.SplitN(pkg, ":", 2)[0]} {
+			for _, line := range strings.Split(string(lists[key]), "\n") {
+				if line != "" {
+					out[line] = pkg
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (p *Plan) purgeApk(installed []byte) error {
+	world, _ := p.content(apk.WorldPath)
+	db, err := apk.Parse(installed, world)
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: skipping apk: %v", err))
+		return nil
+	}
+	keep := map[string]bool{}
+	res := db.Purge(func(name string) bool { return apk.BuildTools(name) && !keep[name] })
+	if len(res.Removed) == 0 {
+		return nil
+	}
+	for _, f := range res.Files() {
+		real := p.realPath(layers.Clean(f))
+		if n, ok := p.view.lookup(real); !ok || n.typ == tar.TypeDir {
+			continue
+		}
+		if _, protected := p.isProtected(real); protected {
+			return fmt.Errorf("buildtools: apk package holding %s, which the program needs, would go: rerun with --skip buildtools", real)
+		}
+		p.setPaths[real] = setChoice{SetBuildTools, "apk package"}
+	}
+	p.replace[apk.InstalledPath] = res.Installed
+	if res.World != nil {
+		p.replace[apk.WorldPath] = res.World
+	}
+	if b, ok := p.content(apk.TriggersPath); ok {
+		p.replace[apk.TriggersPath] = res.Triggers(b)
+	}
+	if b, ok := p.content(apk.ScriptsPath); ok {
+		if nb, err := res.Scripts(b); err == nil {
+			p.replace[apk.ScriptsPath] = nb
+		}
+	}
+	p.packages = res.Removed
+	p.packagesKept = res.Kept
+	return nil
+}
+
+// sortedPackages returns the removed packages, for the report.
+func (p *Plan) sortedPackages() []string {
+	out := append([]string(nil), p.packages...)
+	sort.Strings(out)
+	return out
+}
