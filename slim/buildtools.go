@@ -130,11 +130,10 @@ func (p *Plan) purgeDpkg(status []byte) error {
 	}
 	owner := ownerOf(res.Removed, lists)
 	for _, f := range files {
+		// Files leaves out what a kept package also lists, such as the
+		// /lib of a merged-/usr image that every library package names.
 		real := p.realPath(f)
-		n, ok := p.view.lookup(real)
-		if !ok || n.typ == tar.TypeDir {
-			// dpkg removes a directory only once empty; the tree of a
-			// directory is not the package's to take.
+		if _, ok := p.view.lookup(real); !ok {
 			continue
 		}
 		set, asked := p.purgeSet(owner[f])
@@ -144,10 +143,11 @@ func (p *Plan) purgeDpkg(status []byte) error {
 				set = SetDocs
 			}
 		}
-		p.setPaths[real] = setChoice{set, "packages purged with dpkg's file lists"}
+		// Exact: dpkg removes a directory only once it is empty.
+		p.setPaths[real] = setChoice{set: set, why: "packages purged with dpkg's file lists", exact: true}
 	}
 	for _, name := range res.InfoFiles(infoNames) {
-		p.setPaths[path.Join(dpkg.InfoDir, name)] = setChoice{SetBuildTools, "packages purged with dpkg's file lists"}
+		p.setPaths[path.Join(dpkg.InfoDir, name)] = setChoice{set: SetBuildTools, why: "packages purged with dpkg's file lists"}
 	}
 	p.replace["/var/lib/dpkg/status"] = res.Status
 	if res.ExtendedStates != nil {
@@ -165,7 +165,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		p.replace[path.Join(dpkg.TriggersDir, name)] = b
 	}
 	for _, name := range gone {
-		p.setPaths[path.Join(dpkg.TriggersDir, name)] = setChoice{SetBuildTools, "dpkg triggers"}
+		p.setPaths[path.Join(dpkg.TriggersDir, name)] = setChoice{set: SetBuildTools, why: "dpkg triggers"}
 	}
 	admin := map[string][]byte{}
 	for _, name := range p.view.list(dpkg.AltAdminDir) {
@@ -184,7 +184,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: alternatives: %v", err))
 	} else {
 		for _, name := range alt.Remove {
-			p.setPaths[p.realPath(name)] = setChoice{SetBuildTools, "alternatives of removed packages"}
+			p.setPaths[p.realPath(name)] = setChoice{set: SetBuildTools, why: "alternatives of removed packages"}
 		}
 		for name, b := range alt.Write {
 			p.replace[name] = b
@@ -270,13 +270,13 @@ func (p *Plan) purgeApk(installed []byte) error {
 	}
 	for _, f := range res.Files() {
 		real := p.realPath(layers.Clean(f))
-		if n, ok := p.view.lookup(real); !ok || n.typ == tar.TypeDir {
+		if _, ok := p.view.lookup(real); !ok {
 			continue
 		}
 		if _, protected := p.isProtected(real); protected {
 			return fmt.Errorf("buildtools: apk package holding %s, which the program needs, would go: rerun with --skip buildtools", real)
 		}
-		p.setPaths[real] = setChoice{SetBuildTools, "apk package"}
+		p.setPaths[real] = setChoice{set: SetBuildTools, why: "packages deleted with apk's database", exact: true}
 	}
 	p.replace[apk.InstalledPath] = res.Installed
 	if res.World != nil {

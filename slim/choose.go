@@ -86,7 +86,7 @@ func (p *Plan) chooseSets() error {
 		switch set {
 		case SetSources:
 			for name, why := range p.sourcePaths(a) {
-				p.setPaths[name] = setChoice{SetSources, why}
+				p.setPaths[name] = setChoice{set: SetSources, why: why}
 			}
 		case SetSecrets:
 			p.findSecrets()
@@ -149,7 +149,7 @@ func (p *Plan) setRemoves(name string) (bool, string, string) {
 		}
 	}
 	for d := name; ; d = path.Dir(d) {
-		if c, ok := p.setPaths[d]; ok {
+		if c, ok := p.setPaths[d]; ok && (!c.exact || d == name) {
 			return true, c.set + ": " + c.why, d
 		}
 		if d == "/" {
@@ -283,16 +283,16 @@ func (p *Plan) findSecrets() {
 		content, _ := p.content(name)
 		switch {
 		case n.secret:
-			p.setPaths[name] = setChoice{SetSecrets, "private key"}
+			p.setPaths[name] = setChoice{set: SetSecrets, why: "private key"}
 			note(name, "private key")
 		case base == ".npmrc" && npmrcToken.Match(content):
-			p.setPaths[name] = setChoice{SetSecrets, "npm token"}
+			p.setPaths[name] = setChoice{set: SetSecrets, why: "npm token"}
 			note(name, "npm registry token")
 		case base == ".pypirc" && pypiPass.Match(content):
-			p.setPaths[name] = setChoice{SetSecrets, "PyPI password"}
+			p.setPaths[name] = setChoice{set: SetSecrets, why: "PyPI password"}
 			note(name, "PyPI password")
 		case strings.HasSuffix(name, "/.docker/config.json") && bytes.Contains(content, []byte(`"auths"`)) && bytes.Contains(content, []byte(`"auth"`)):
-			p.setPaths[name] = setChoice{SetSecrets, "registry credentials"}
+			p.setPaths[name] = setChoice{set: SetSecrets, why: "registry credentials"}
 			note(name, "Docker registry credentials")
 		case r != nil:
 			if rm, pat := r.Removes(name); rm {

@@ -124,8 +124,13 @@ type Plan struct {
 	purged       bool // the package sets ran
 }
 
-// setChoice is a path a rule set removes, and why.
-type setChoice struct{ set, why string }
+// setChoice is a path a rule set removes, and why. An exact choice takes
+// the path alone, as dpkg does: a directory goes only when nothing kept is
+// left in it.
+type setChoice struct {
+	set, why string
+	exact    bool
+}
 
 // NewPlan reads the headers of every layer of img, several layers at once,
 // and decides what each loses.

@@ -67,7 +67,7 @@ func (p *Plan) chooseDevDeps() error {
 		for _, d := range dirs {
 			abs := path.Join(root, d)
 			if p.view.exists(abs) {
-				p.setPaths[abs] = setChoice{SetDevDeps, "dev dependency in " + name}
+				p.setPaths[abs] = setChoice{set: SetDevDeps, why: "dev dependency in " + name}
 				removed[abs] = true
 			}
 		}
@@ -92,7 +92,7 @@ func (p *Plan) removeBinLinks(root string, removed map[string]bool, lock string)
 		}
 		for d := t; d != "/" && d != "."; d = path.Dir(d) {
 			if removed[d] {
-				p.setPaths[name] = setChoice{SetDevDeps, "dev dependency in " + lock}
+				p.setPaths[name] = setChoice{set: SetDevDeps, why: "dev dependency in " + lock}
 				return
 			}
 		}
