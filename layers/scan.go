@@ -18,15 +18,19 @@ type ScanFunc func(h *tar.Header, r io.Reader) error
 // contents that fn does not read. It returns the size of the uncompressed
 // tar stream. The whole blob is read, so its digest is verified.
 func Scan(l v1.Layer, fn ScanFunc) (size int64, err error) {
-	return ScanTo(l, v1.Hash{}, nil, fn)
+	return ScanTo(l, v1.Hash{}, nil, func(h *tar.Header, _ int64, r io.Reader) error { return fn(h, r) })
 }
+
+// OffsetFunc is a ScanFunc that is also told where the entry's content
+// starts in the uncompressed tar stream, and so in a spool.
+type OffsetFunc func(h *tar.Header, off int64, r io.Reader) error
 
 // ScanTo is Scan that checks the uncompressed stream against diffID, the
 // one the image config names (a blob can match its digest and still not
 // be the layer the config says it is), unless diffID is zero, and copies
 // the stream to spool when it is not nil, so that a rewrite can read it
 // back without decompressing the layer a second time.
-func ScanTo(l v1.Layer, diffID v1.Hash, spool io.Writer, fn ScanFunc) (size int64, err error) {
+func ScanTo(l v1.Layer, diffID v1.Hash, spool io.Writer, fn OffsetFunc) (size int64, err error) {
 	rc, err := Open(l)
 	if err != nil {
 		return 0, err
@@ -66,7 +70,9 @@ func ScanTo(l v1.Layer, diffID v1.Hash, spool io.Writer, fn ScanFunc) (size int6
 		if err != nil {
 			return cr.n, fmt.Errorf("reading tar: %w", err)
 		}
-		if err := fn(h, tr); err != nil {
+		// archive/tar reads a header's blocks and no further, so the
+		// content starts where the stream stands.
+		if err := fn(h, cr.n, tr); err != nil {
 			return cr.n, err
 		}
 	}

@@ -14,11 +14,35 @@ import (
 	"github.com/imgslim/imgslim/layers"
 )
 
-// fetch copies the contents of the visible copies of names out of the
-// layers that hold them, reading each of those layers once, several at
-// once, into files under the work directory. It returns the file for each
-// name that is a regular file (or a hardlink to one) in the image.
-func (p *Plan) fetch(names []string) (map[string]string, error) {
+// blob is where a file's content is: a section of a file on disk, either
+// a layer's spooled tar or a file fetch wrote.
+type blob struct {
+	path      string
+	off, size int64
+}
+
+// open returns the content.
+func (b blob) open() (*section, error) {
+	f, err := os.Open(b.path)
+	if err != nil {
+		return nil, err
+	}
+	return &section{SectionReader: io.NewSectionReader(f, b.off, b.size), f: f}, nil
+}
+
+type section struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (s *section) Close() error { return s.f.Close() }
+
+// fetch finds the contents of the visible copies of names. From a layer
+// whose tar the plan spooled, a content is a section of the spool, read in
+// place; from any other, it is copied out, reading each such layer once,
+// several at once. It returns where each regular file (or hardlink to
+// one) is.
+func (p *Plan) fetch(names []string) (map[string]blob, error) {
 	type want struct{ name, source string }
 	byLayer := map[int][]want{}
 	for _, name := range names {
@@ -29,12 +53,22 @@ func (p *Plan) fetch(names []string) (map[string]string, error) {
 		if !ok {
 			continue
 		}
+		source := name
 		switch n.typ {
 		case tar.TypeReg:
-			byLayer[n.layer] = append(byLayer[n.layer], want{name, name})
 		case tar.TypeLink:
-			byLayer[n.layer] = append(byLayer[n.layer], want{name, n.link})
+			source = n.link
+		default:
+			continue
 		}
+		lp := p.layers[n.layer]
+		if lp.spool != "" {
+			if e := lp.find(source); e != nil && e.typ == tar.TypeReg {
+				p.fetched[name] = blob{path: lp.spool, off: e.off, size: e.size}
+				continue
+			}
+		}
+		byLayer[n.layer] = append(byLayer[n.layer], want{name, source})
 	}
 	dir := filepath.Join(p.o.workDir, "fetched")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -45,7 +79,7 @@ func (p *Plan) fetch(names []string) (map[string]string, error) {
 		layerIdx = append(layerIdx, li)
 	}
 	sort.Ints(layerIdx)
-	results := make([]map[string]string, len(layerIdx))
+	results := make([]map[string]blob, len(layerIdx))
 	g, ctx := errgroup.WithContext(p.o.ctx)
 	g.SetLimit(p.o.jobs)
 	for k, li := range layerIdx {
@@ -57,7 +91,7 @@ func (p *Plan) fetch(names []string) (map[string]string, error) {
 			for _, w := range byLayer[li] {
 				sources[w.source] = append(sources[w.source], w.name)
 			}
-			got := map[string]string{}
+			got := map[string]blob{}
 			_, err := layers.Scan(p.layers[li].src, func(h *tar.Header, r io.Reader) error {
 				name := layers.Clean(h.Name)
 				targets, ok := sources[name]
@@ -68,7 +102,8 @@ func (p *Plan) fetch(names []string) (map[string]string, error) {
 				if err != nil {
 					return err
 				}
-				if _, err := io.Copy(f, r); err != nil {
+				n, err := io.Copy(f, r)
+				if err != nil {
 					f.Close()
 					return fmt.Errorf("reading %s: %w", name, err)
 				}
@@ -76,7 +111,7 @@ func (p *Plan) fetch(names []string) (map[string]string, error) {
 					return err
 				}
 				for _, t := range targets {
-					got[t] = f.Name()
+					got[t] = blob{path: f.Name(), size: n}
 				}
 				return nil
 			})
@@ -95,11 +130,21 @@ func (p *Plan) fetch(names []string) (map[string]string, error) {
 			p.fetched[k] = v
 		}
 	}
-	out := map[string]string{}
+	out := map[string]blob{}
 	for _, name := range names {
-		if f, ok := p.fetched[name]; ok {
-			out[name] = f
+		if b, ok := p.fetched[name]; ok {
+			out[name] = b
 		}
 	}
 	return out, nil
+}
+
+// find returns the last entry of the layer named name.
+func (lp *layerPlan) find(name string) *entry {
+	for i := len(lp.entries) - 1; i >= 0; i-- {
+		if lp.entries[i].name == name {
+			return &lp.entries[i]
+		}
+	}
+	return nil
 }

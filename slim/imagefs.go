@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"time"
 
@@ -95,16 +94,6 @@ func (f imageFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-type osFile struct{ *os.File }
-
-func (f osFile) Size() int64 {
-	st, err := f.Stat()
-	if err != nil {
-		return 0
-	}
-	return st.Size()
-}
-
 func (f imageFS) Open(name string) (elfdeps.File, error) {
 	if b, ok := f.p.content(name); ok && b != nil {
 		// Captured by the scan: write it where fetched files go.
@@ -114,15 +103,11 @@ func (f imageFS) Open(name string) (elfdeps.File, error) {
 			}
 		}
 	}
-	file, ok := f.p.fetched[name]
+	b, ok := f.p.fetched[name]
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, elfdeps.ErrNotFetched)
 	}
-	o, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	return osFile{o}, nil
+	return b.open()
 }
 
 // closure resolves what program needs, fetching contents in rounds, each

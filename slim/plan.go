@@ -36,6 +36,7 @@ type entry struct {
 	size   int64
 	link   string // hardlink target, layers.Clean form; symlink target as stored
 	secret bool   // the content holds a private key
+	off    int64  // where the content starts in the layer's tar stream
 	wh     whiteoutKind
 	target string // what a whiteout hides
 	drop   bool
@@ -102,7 +103,7 @@ type Plan struct {
 
 	view    *view
 	app     *appContext
-	fetched map[string]string // image path -> file holding its content
+	fetched map[string]blob // image path -> where its content is
 	// setRules are the pattern parts of the enabled sets; setPaths the
 	// paths they chose from the image's contents (a directory with its
 	// tree), with the reason.
@@ -157,7 +158,7 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	if len(cfg.RootFS.DiffIDs) != len(ls) || len(m.Layers) != len(ls) {
 		return nil, fmt.Errorf("config lists %d diff IDs and the manifest %d layers, for %d layers", len(cfg.RootFS.DiffIDs), len(m.Layers), len(ls))
 	}
-	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls)), fetched: map[string]string{},
+	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls)), fetched: map[string]blob{},
 		replace: map[string][]byte{}, symlinks: map[string]string{}, headers: map[string]*tar.Header{}}
 
 	g, ctx := errgroup.WithContext(o.ctx)
@@ -244,8 +245,8 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 	if lp.size, err = l.Size(); err != nil {
 		return lp, err
 	}
-	lp.tarSize, err = layers.ScanTo(l, lp.diffID, spoolW, func(h *tar.Header, r io.Reader) error {
-		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size}
+	lp.tarSize, err = layers.ScanTo(l, lp.diffID, spoolW, func(h *tar.Header, off int64, r io.Reader) error {
+		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size, off: off}
 		switch h.Typeflag {
 		case tar.TypeLink:
 			e.link = layers.Clean(h.Linkname)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -55,10 +54,14 @@ var runtimeSkip = []string{"/test/", "/tests/", "/idlelib/", "/tkinter/", "/turt
 // and the application directory (after the enabled rule sets), the CA
 // bundle, time zones, and distroless's accounts, /tmp and /home/nonroot.
 func Scratch(img v1.Image, opts ...Option) (v1.Image, *ScratchReport, error) {
-	p, err := NewPlan(img, opts...)
+	// The closure is read in rounds and every file copied at the end:
+	// from spooled tars these are reads in place, not passes over
+	// compressed layers.
+	p, err := NewPlan(img, append(opts, func(o *options) { o.spool = true })...)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer p.removeSpools()
 	return p.scratch()
 }
 
@@ -387,21 +390,16 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 			if h.Typeflag == tar.TypeDir {
 				h.Name += "/"
 			}
-			var src *os.File
+			var src *section
 			if h.Typeflag == tar.TypeReg {
-				file, ok := contents[name]
+				b, ok := contents[name]
 				if !ok {
 					return fmt.Errorf("reading %s: not found in its layer", name)
 				}
-				if src, err = os.Open(file); err != nil {
+				if src, err = b.open(); err != nil {
 					return err
 				}
-				st, err := src.Stat()
-				if err != nil {
-					src.Close()
-					return err
-				}
-				h.Size = st.Size()
+				h.Size = b.size
 			}
 			if err := tw.WriteHeader(h); err != nil {
 				if src != nil {

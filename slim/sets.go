@@ -256,14 +256,17 @@ func (a *appContext) locales() []string {
 	return out
 }
 
-// isGoBinary reports whether the ELF file at f was built by the Go
-// toolchain.
-func isGoBinary(f string) bool {
-	e, err := elf.Open(f)
+// isGoBinary reports whether the ELF file b was built by the Go toolchain.
+func isGoBinary(b blob) bool {
+	s, err := b.open()
 	if err != nil {
 		return false
 	}
-	defer e.Close()
+	defer s.Close()
+	e, err := elf.NewFile(s)
+	if err != nil {
+		return false
+	}
 	return e.Section(".go.buildinfo") != nil || e.Section(".note.go.buildid") != nil
 }
 
