@@ -56,7 +56,8 @@ func (p *Plan) Apply() (v1.Image, error) {
 	g.SetLimit(o.jobs)
 	var mu sync.Mutex
 	defer p.removeSpools()
-	for i, lp := range p.layers {
+	for _, i := range largestFirst(p.manifest.Layers) {
+		lp := p.layers[i]
 		tarSizes[i] = lp.tarSize
 		switch {
 		case lp.empty():

@@ -165,7 +165,8 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	g.SetLimit(o.jobs)
 	var mu sync.Mutex
 	done := 0
-	for i, l := range ls {
+	for _, i := range largestFirst(m.Layers) {
+		l := ls[i]
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -245,6 +246,7 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 	if lp.size, err = l.Size(); err != nil {
 		return lp, err
 	}
+	var buf bytes.Buffer
 	lp.tarSize, err = layers.ScanTo(l, lp.diffID, spoolW, func(h *tar.Header, off int64, r io.Reader) error {
 		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size, off: off}
 		switch h.Typeflag {
@@ -262,14 +264,15 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 		if h.Typeflag == tar.TypeReg && e.wh == notWhiteout && h.Size <= maxSniff {
 			// Small files are read whole anyway by the tar reader
 			// skipping them; look at them for private keys and keep
-			// those the rule sets parse.
-			data, err := io.ReadAll(r)
-			if err != nil {
+			// those the rule sets parse. One buffer serves them all.
+			buf.Reset()
+			if _, err := buf.ReadFrom(r); err != nil {
 				return fmt.Errorf("reading %s: %w", e.name, err)
 			}
+			data := buf.Bytes()
 			e.secret = hasPrivateKey(data)
 			if want != nil && want(e.name, h.Size) {
-				lp.files[e.name] = data
+				lp.files[e.name] = bytes.Clone(data)
 				lp.headers[e.name] = h
 			}
 			r = bytes.NewReader(data)
@@ -556,4 +559,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// largestFirst orders layer indexes by blob size, largest first: with
+// layers of very different sizes, as real images have, starting the big
+// one last would leave the other cores idle while it finishes.
+func largestFirst(descs []v1.Descriptor) []int {
+	order := make([]int, len(descs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return descs[order[a]].Size > descs[order[b]].Size })
+	return order
 }

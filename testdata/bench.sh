@@ -156,7 +156,7 @@ run flatten "$CRANE" flatten "$REG/bench:src" -t "$REG/bench:flat" || die "crane
 FLAT_WALL=$WALL FLAT_RSS=$RSS
 STATUS=0
 if [ -n "$IMGSLIM" ]; then
-	if run imgslim "$IMGSLIM" --insecure "${REMOVE[@]}" "docker://$REG/bench:src" "docker://$REG/bench:slim"; then
+	if run imgslim "$IMGSLIM" --insecure --sets none "${REMOVE[@]}" "docker://$REG/bench:src" "docker://$REG/bench:slim"; then
 		SLIM_WALL=$WALL SLIM_RSS=$RSS
 		if "$CRANE" validate --remote "$REG/bench:slim" >"$LOGS/validate.log" 2>&1; then
 			SLIM_VALID=valid

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/pflag"
 
@@ -204,6 +205,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		e.jobs = 4
 	}
 
+	e.sameRegistry = sameRegistry(src, dst)
 	s, err := e.open(src)
 	if err != nil {
 		return err
@@ -492,4 +494,14 @@ func scratchImage(e *env, c config, s *source, dst location, maxSize int64, opts
 		return atomicFile(c.report, func(f *os.File) error { return r.WriteJSON(f) })
 	}
 	return nil
+}
+
+// sameRegistry reports whether src and dst name images in one registry.
+func sameRegistry(src, dst location) bool {
+	if (src.kind != kindRegistry && src.kind != "") || (dst.kind != kindRegistry && dst.kind != "") {
+		return false
+	}
+	a, err1 := name.ParseReference(src.ref)
+	b, err2 := name.ParseReference(dst.ref)
+	return err1 == nil && err2 == nil && a.Context().RegistryStr() == b.Context().RegistryStr()
 }

@@ -40,6 +40,9 @@ type env struct {
 	platform *v1.Platform
 	workDir  string
 	jobs     int
+	// sameRegistry is set when the source and the target are in one
+	// registry, which already holds every blob the output keeps.
+	sameRegistry bool
 }
 
 func (e *env) parseRef(ref string) (name.Reference, error) {
@@ -134,13 +137,19 @@ func (e *env) openRegistry(l location) (*source, error) {
 	if err := e.checkPlatform(img, l); err != nil {
 		return nil, err
 	}
-	// Layers are read twice, once to plan and once to rewrite: keep the
-	// blobs of the first read on disk rather than download them again.
-	dir, err := os.MkdirTemp(e.workDir, "cache-*")
-	if err != nil {
-		return nil, err
+	s.img = img
+	if !e.sameRegistry {
+		// A layer that loses nothing is read again to be written to
+		// the target: keep the blobs of the first read on disk rather
+		// than download them twice. (Rewritten layers are read back from
+		// the plan's spool, and a push to the source's registry uploads
+		// nothing for an unchanged layer.)
+		dir, err := os.MkdirTemp(e.workDir, "cache-*")
+		if err != nil {
+			return nil, err
+		}
+		s.img = cache.Image(img, cache.NewFilesystemCache(dir))
 	}
-	s.img = cache.Image(img, cache.NewFilesystemCache(dir))
 	return s, nil
 }
 
