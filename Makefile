@@ -34,6 +34,7 @@ test: services
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 40m $(PKGS)
 	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=20s ./layers/
+	$(GO) test -run='^$$' -fuzz=FuzzResolve -fuzztime=20s ./slim/elfdeps/
 
 # Unit tests only: no daemon, no registry.
 unit:
@@ -41,6 +42,7 @@ unit:
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=5m ./layers/
+	$(GO) test -run='^$$' -fuzz=FuzzResolve -fuzztime=5m ./slim/elfdeps/
 
 bench: build
 	bash testdata/bench.sh
