@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,28 +34,10 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	platformFlag := fs.String("platform", "", "the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: the first)")
 	quiet := fs.BoolP("quiet", "q", false, "print no progress on stderr")
 	help := fs.BoolP("help", "h", false, "show this help")
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, pflag.ErrHelp) || err == nil && *help:
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return exitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "imgslim analyze: %v (see imgslim analyze --help)\n", err)
-		return exitUsage
-	case fs.NArg() != 1:
-		fmt.Fprintf(stderr, "imgslim analyze: want one IMAGE, got %d arguments\n", fs.NArg())
-		return exitUsage
+	if code, done := parseArgs(fs, args, help, 1, "one IMAGE", stdout, stderr); done {
+		return code
 	}
-	if err := analyze(ctx, fs.Arg(0), *platformFlag, *insecure, *asJSON, *quiet, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "imgslim analyze: %s\n", oneLine(err))
-		var ue usageError
-		if errors.As(err, &ue) {
-			return exitUsage
-		}
-		return exitError
-	}
-	return exitOK
+	return exitCode("imgslim analyze", analyze(ctx, fs.Arg(0), *platformFlag, *insecure, *asJSON, *quiet, stdout, stderr), stderr)
 }
 
 func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, quiet bool, stdout, stderr io.Writer) error {

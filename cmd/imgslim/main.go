@@ -111,28 +111,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
 	help := fs.BoolP("help", "h", false, "show this help")
 
+	if code, done := parseArgs(fs, args, help, 2, "SOURCE and TARGET", stdout, stderr); done {
+		return code
+	}
+	return exitCode("imgslim", slimImage(ctx, c, fs.Arg(0), fs.Arg(1), stdout, stderr), stderr)
+}
+
+// parseArgs parses the flags of a command that wants n arguments. done
+// says the command ends there, with code: help was asked for, or the
+// command line is wrong.
+func parseArgs(fs *pflag.FlagSet, args []string, help *bool, n int, what string, stdout, stderr io.Writer) (code int, done bool) {
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp) || err == nil && *help:
 		fs.SetOutput(stdout)
 		fs.Usage()
-		return exitOK
+		return exitOK, true
 	case err != nil:
-		fmt.Fprintf(stderr, "imgslim: %v (see imgslim --help)\n", err)
-		return exitUsage
-	case fs.NArg() != 2:
-		fmt.Fprintf(stderr, "imgslim: want SOURCE and TARGET, got %d arguments (see imgslim --help)\n", fs.NArg())
+		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", fs.Name(), err, fs.Name())
+		return exitUsage, true
+	case fs.NArg() != n:
+		fmt.Fprintf(stderr, "%s: want %s, got %d arguments (see %s --help)\n", fs.Name(), what, fs.NArg(), fs.Name())
+		return exitUsage, true
+	}
+	return exitOK, false
+}
+
+// exitCode reports err, on one line, and gives the exit code it means.
+func exitCode(prog string, err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(err))
+	var ue usageError
+	if errors.As(err, &ue) {
 		return exitUsage
 	}
-	if err := slimImage(ctx, c, fs.Arg(0), fs.Arg(1), stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "imgslim: %s\n", oneLine(err))
-		var ue usageError
-		if errors.As(err, &ue) {
-			return exitUsage
-		}
-		return exitError
-	}
-	return exitOK
+	return exitError
 }
 
 // oneLine keeps an error on one line: registry and daemon errors can span
