@@ -55,14 +55,16 @@ func Open(l v1.Layer) (io.ReadCloser, error) {
 			rc.Close()
 			return nil, fmt.Errorf("opening gzip stream: %w", err)
 		}
-		return &decompressed{Reader: zr, close: zr.Close, src: br, blob: rc}, nil
+		ra := readAhead(zr)
+		return &decompressed{Reader: ra, close: func() error { ra.Close(); return zr.Close() }, src: br, blob: rc}, nil
 	case bytes.HasPrefix(magic, zstdMagic):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			rc.Close()
 			return nil, fmt.Errorf("opening zstd stream: %w", err)
 		}
-		return &decompressed{Reader: zr, close: func() error { zr.Close(); return nil }, src: br, blob: rc}, nil
+		ra := readAhead(zr)
+		return &decompressed{Reader: ra, close: func() error { ra.Close(); zr.Close(); return nil }, src: br, blob: rc}, nil
 	default:
 		return &decompressed{Reader: br, close: func() error { return nil }, src: br, blob: rc}, nil
 	}

@@ -66,24 +66,38 @@ func Write(dir string, f Format, fill func(tw *tar.Writer) error) (_ v1.Layer, s
 	blob := io.MultiWriter(bw, blobHash, blobSize)
 
 	var gz *gzip.Writer
+	var behind io.WriteCloser
 	tarOut := blob
 	if f.Compress {
 		if gz, err = gzip.NewWriterLevel(blob, f.Level); err != nil {
 			return nil, 0, fmt.Errorf("creating gzip writer: %w", err)
 		}
-		tarOut = gz
+		// Deflate in its own goroutine, beside the tar work.
+		behind = writeBehind(gz)
+		tarOut = behind
 	}
 	diffHash := sha256.New()
 	tarSize := &countingWriter{}
 	tw := tar.NewWriter(io.MultiWriter(tarOut, diffHash, tarSize))
 
 	if err := fill(tw); err != nil {
+		if behind != nil {
+			behind.Close()
+		}
 		return nil, 0, err
 	}
 	// Close in order: the tar writer's end-of-archive blocks must reach
 	// the compressor before the compressor's trailer reaches the file.
 	if err := tw.Close(); err != nil {
+		if behind != nil {
+			behind.Close()
+		}
 		return nil, 0, fmt.Errorf("closing tar: %w", err)
+	}
+	if behind != nil {
+		if err := behind.Close(); err != nil {
+			return nil, 0, fmt.Errorf("compressing: %w", err)
+		}
 	}
 	if gz != nil {
 		if err := gz.Close(); err != nil {
