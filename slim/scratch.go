@@ -74,6 +74,14 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 		if !ok {
 			return nil, nil, fmt.Errorf("binary %s is not in the image", o.binary)
 		}
+		// exec needs an execute bit: without one the output could not start.
+		n, ok := p.view.lookup(r)
+		if ok && n.typ == tar.TypeLink {
+			n, ok = p.view.lookup(n.link) // a hardlink has its target's mode
+		}
+		if ok && n.typ == tar.TypeReg && n.mode&0o111 == 0 {
+			return nil, nil, fmt.Errorf("binary %s is not executable (mode %04o)", o.binary, n.mode&0o7777)
+		}
 		program = r
 	}
 	if program == "" {
@@ -110,8 +118,44 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 		}
 	}
 	add(program, "the program")
-	for _, c := range p.linkChain(a.argv0(), a.path) {
-		add(c, "the name the entrypoint uses")
+	// What exec is given: --binary's name when it replaces the entrypoint,
+	// else the config's argv[0] as it is (a shell form runs /bin/sh, which
+	// a.argv skips to find the program). Its closure brings the symlinks on
+	// the way (/bin -> usr/bin on a merged /usr) and a shell form's shell,
+	// without which the entrypoint names nothing in the output.
+	replaced := o.binary != "" && a.program != program
+	execName := ""
+	if replaced {
+		execName = layers.Clean(o.binary)
+	} else if argv := append(append([]string(nil), p.cfg.Config.Entrypoint...), p.cfg.Config.Cmd...); len(argv) > 0 {
+		name := argv[0]
+		if strings.Contains(name, "/") && !strings.HasPrefix(name, "/") {
+			name = path.Join("/", p.cfg.Config.WorkingDir, name)
+		}
+		if n, err := elfdeps.LookPath(imageFS{p}, name, p.cfg.Config.Env); err == nil {
+			execName = n
+		}
+	}
+	if execName != "" && execName != program {
+		r, err := p.closure(execName, machineOpts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("entrypoint %s: %w", execName, err)
+		}
+		if len(r.Missing) > 0 {
+			return nil, nil, fmt.Errorf("entrypoint %s needs what the image lacks: %s", execName, strings.Join(r.Missing, "; "))
+		}
+		for _, n := range r.Files {
+			why := n.Why
+			if why == "program" {
+				why = "what the entrypoint runs"
+			}
+			add(n.Path, why)
+		}
+	}
+	if !replaced {
+		for _, c := range p.linkChain(a.argv0(), a.path) {
+			add(c, "the name the entrypoint uses")
+		}
 	}
 
 	// An interpreter's libraries, and what their native modules load.

@@ -1,0 +1,666 @@
+package main
+
+// End-to-end tests of --scratch on realistic single-stage images
+// (testdata/dockertest): each is copied onto an empty image daemon to
+// daemon, run as it is, and probed on 127.0.0.1.
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgslim/imgslim/testdata/dockertest"
+)
+
+// scratchTimeout bounds one --scratch run: the sources are images of up to
+// 1.5 GB, read through the daemon, and the tests may run with -race.
+const scratchTimeout = 15 * time.Minute
+
+// scratchOut is what a scratch run produced in the daemon.
+type scratchOut struct {
+	ref   string
+	size  int64                  // docker image inspect .Size
+	files map[string]*tar.Header // the one layer's entries, by absolute path
+	img   v1.Image
+	root  map[string]any // GET / of the running output
+}
+
+// body returns the content of the regular file name in the output's layer.
+func (o *scratchOut) body(t *testing.T, name string) []byte {
+	t.Helper()
+	ls, err := o.img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := ls[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			t.Fatalf("%s: %s not in the layer", o.ref, name)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path.Clean("/"+h.Name) == name && h.Typeflag == tar.TypeReg {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+}
+
+// has reports whether the output holds name (any type).
+func (o *scratchOut) has(name string) bool { _, ok := o.files[name]; return ok }
+
+// resolve follows the symlinks of the output's layer in every component
+// of name, as the kernel would in a container, and returns the path of
+// what name leads to, or "" when it leads nowhere.
+func (o *scratchOut) resolve(name string) string {
+	hops := 0
+	var walk func(dir string, rest []string) string
+	walk = func(dir string, rest []string) string {
+		for i, c := range rest {
+			next := path.Join(dir, c)
+			h, ok := o.files[next]
+			if !ok && next != "/" {
+				return ""
+			}
+			if ok && h.Typeflag == tar.TypeSymlink {
+				if hops++; hops > 40 {
+					return ""
+				}
+				target := h.Linkname
+				if !strings.HasPrefix(target, "/") {
+					target = path.Join(dir, target)
+				}
+				resolved := walk("/", strings.Split(strings.Trim(path.Clean(target), "/"), "/"))
+				if resolved == "" {
+					return ""
+				}
+				return walk(resolved, rest[i+1:])
+			}
+			dir = next
+		}
+		return dir
+	}
+	return walk("/", strings.Split(strings.Trim(path.Clean(name), "/"), "/"))
+}
+
+// checkRuns fails unless each of paths leads, through the output's
+// symlinks, to a regular file.
+func checkRuns(t *testing.T, out *scratchOut, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		real := out.resolve(p)
+		if h, ok := out.files[real]; !ok || h.Typeflag != tar.TypeReg {
+			t.Errorf("%s: %s leads to %q, want a regular file", out.ref, p, real)
+		}
+	}
+}
+
+// under returns the output's paths at or below dir.
+func (o *scratchOut) under(dir string) []string {
+	var out []string
+	for p := range o.files {
+		if within(p, dir) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// scratchRun runs `imgslim -q --scratch args...` in-process, as main would.
+func scratchRun(t *testing.T, args ...string) (result, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), scratchTimeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run(ctx, append([]string{"-q", "--scratch"}, args...), &stdout, &stderr)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}, time.Since(start)
+}
+
+// scratchServe copies src onto an empty image in the daemon with
+// `imgslim -q --scratch`, checks the output's config (user 65532:65532,
+// one layer) and runs it as it is: it must answer HealthPath with "ok" and
+// "/" with JSON whose uid is 65532 on 127.0.0.1:port.
+func scratchServe(t *testing.T, name, src string, port int) *scratchOut {
+	t.Helper()
+	out := &scratchOut{ref: "imgslim-test/scratch-" + name + ":" + uniq()}
+	rmiOnCleanup(t, out.ref)
+	res, took := scratchRun(t, "docker-daemon:"+src, "docker-daemon:"+out.ref)
+	if res.code != exitOK {
+		t.Fatalf("imgslim -q --scratch %s: exit %d, want 0\nstderr:\n%s\nstdout:\n%s", src, res.code, res.stderr, res.stdout)
+	}
+	if res.stderr != "" {
+		t.Errorf("imgslim -q --scratch %s: stderr %q, want nothing with -q", src, res.stderr)
+	}
+	t.Logf("imgslim -q --scratch %s: %v\n%s", src, took.Round(time.Millisecond), res.stdout)
+
+	got := dockertest.Docker(t, "image", "inspect", "--format", "{{.Config.User}}|{{len .RootFS.Layers}}", out.ref)
+	if want := "65532:65532|1"; got != want {
+		t.Errorf("%s: User|layers: got %q, want %q", out.ref, got, want)
+	}
+	out.size = imageSize(t, out.ref)
+	out.img = saveFromDaemon(t, out.ref)
+	ls, err := out.img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 {
+		t.Fatalf("%s: docker save holds %d layers, want 1", out.ref, len(ls))
+	}
+	out.files = map[string]*tar.Header{}
+	rc, err := ls[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: reading its layer: %v", out.ref, err)
+		}
+		out.files[path.Clean("/"+h.Name)] = h
+	}
+	rc.Close()
+
+	start := time.Now()
+	dockertest.RunApp(t, out.ref, port)
+	health := dockertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d%s", port, dockertest.HealthPath), time.Minute)
+	if got := strings.TrimSpace(string(health)); got != "ok" {
+		t.Errorf("%s: GET %s: got %q, want %q", out.ref, dockertest.HealthPath, got, "ok")
+	}
+	body := dockertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 10*time.Second)
+	if err := json.Unmarshal(body, &out.root); err != nil {
+		t.Fatalf("%s: GET /: got %q, want JSON (%v)", out.ref, body, err)
+	}
+	if uid, ok := out.root["uid"].(float64); !ok || uid != 65532 {
+		t.Errorf("%s: GET /: got %s, want uid 65532", out.ref, body)
+	}
+	t.Logf("%s serves after %v: GET / %s", out.ref, time.Since(start).Round(time.Millisecond), bytes.TrimSpace(body))
+	return out
+}
+
+// logSizes logs the source's and the output's sizes, and others (name,
+// ref pairs) for comparison.
+func logSizes(t *testing.T, src string, out *scratchOut, others ...string) {
+	t.Helper()
+	srcSize := imageSize(t, src)
+	msg := fmt.Sprintf("sizes (docker image inspect .Size): source %s %s, scratch %s (%.1f%% of the source)",
+		src, mb(srcSize), mb(out.size), 100*float64(out.size)/float64(srcSize))
+	for i := 0; i+1 < len(others); i += 2 {
+		msg += fmt.Sprintf(", %s %s %s", others[i], others[i+1], mb(imageSize(t, others[i+1])))
+	}
+	t.Log(msg)
+}
+
+func mb(n int64) string { return fmt.Sprintf("%d bytes (%.1f MB)", n, float64(n)/1e6) }
+
+// checkAbsent fails for each of paths the output holds.
+func checkAbsent(t *testing.T, out *scratchOut, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if got := out.under(p); len(got) > 0 {
+			t.Errorf("%s holds %s (%d paths, first %s), want it left out", out.ref, p, len(got), got[0])
+		}
+	}
+}
+
+// checkPresent fails for each of paths the output lacks.
+func checkPresent(t *testing.T, out *scratchOut, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if !out.has(p) {
+			t.Errorf("%s lacks %s, want it copied", out.ref, p)
+		}
+	}
+}
+
+// sourceSizes returns the sizes of files (stat -L) and trees (du -sb) in
+// image, measured inside it.
+func sourceSizes(t *testing.T, image string, files, trees []string) map[string]int64 {
+	t.Helper()
+	script := "stat -L -c '%s %n' " + strings.Join(files, " ") + " && du -sb " + strings.Join(trees, " ")
+	out := dockertest.Docker(t, "run", "--rm", "--network", "none", "--user", "0", "--entrypoint", "sh", image, "-c", script)
+	sizes := map[string]int64{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			t.Fatalf("sizes in %s: got line %q, want SIZE NAME", image, line)
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			t.Fatalf("sizes in %s: %v", image, err)
+		}
+		sizes[f[1]] = n
+	}
+	for _, p := range append(slices.Clone(files), trees...) {
+		if _, ok := sizes[p]; !ok {
+			t.Fatalf("sizes in %s: no size for %s in %q", image, p, out)
+		}
+	}
+	return sizes
+}
+
+// TestScratchStaticGo: a static Go server needs its binary, the CA bundle
+// and the time zones, and the output is hardly more than them.
+func TestScratchStaticGo(t *testing.T) {
+	start := time.Now()
+	src, port := dockertest.StaticGoApp(t)
+	t.Logf("fixture %s ready in %v", src, time.Since(start).Round(time.Millisecond))
+	const ca, zoneinfo = "/etc/ssl/certs/ca-certificates.crt", "/usr/share/zoneinfo"
+	parts := sourceSizes(t, src, []string{dockertest.AppBinary, ca, "/etc/passwd", "/etc/group"}, []string{zoneinfo})
+
+	out := scratchServe(t, "static-go", src, port)
+	logSizes(t, src, out)
+
+	// The server refuses to start without the zone or the CAs; check that
+	// they are the real ones.
+	if out.root["july"] != "CEST" || out.root["tz"] != "Europe/Paris" {
+		t.Errorf("GET /: got tz %v, July %v; want Europe/Paris, CEST (the zone data of the image)", out.root["tz"], out.root["july"])
+	}
+	if n, _ := out.root["certs"].(float64); n < 100 {
+		t.Errorf("GET /: got %v CA certificates, want the image's bundle (over 100)", out.root["certs"])
+	}
+
+	// The program is static: no interpreter, no libraries.
+	f, err := elf.NewFile(bytes.NewReader(out.body(t, dockertest.AppBinary)))
+	if err != nil {
+		t.Fatalf("%s: %v", dockertest.AppBinary, err)
+	}
+	libs, _ := f.ImportedLibraries()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("%s: has PT_INTERP, want a static binary", dockertest.AppBinary)
+		}
+	}
+	if len(libs) > 0 {
+		t.Errorf("%s: needs %v, want a static binary", dockertest.AppBinary, libs)
+	}
+
+	checkPresent(t, out, dockertest.AppBinary, ca, zoneinfo+"/Europe/Paris", "/etc/passwd", "/etc/group", "/tmp", "/home/nonroot")
+	checkAbsent(t, out, "/app/.git", "/app/main.go", "/app/go.mod", "/usr/lib/go-1.19", "/root", "/bin", "/usr/bin",
+		"/usr/lib/x86_64-linux-gnu", "/var")
+
+	// No more than 5% over what the program needs.
+	var need int64
+	var detail []string
+	for _, p := range []string{dockertest.AppBinary, ca, "/etc/passwd", "/etc/group", zoneinfo} {
+		need += parts[p]
+		detail = append(detail, fmt.Sprintf("%s %d", p, parts[p]))
+	}
+	limit := need + need/20
+	t.Logf("what it needs, measured in %s: %s; total %s, limit (+5%%) %d; output %d",
+		src, strings.Join(detail, ", "), mb(need), limit, out.size)
+	if out.size > limit {
+		t.Errorf("%s: size %d bytes, want at most %d (1.05 x %d, the binary, CA bundle, passwd/group and zoneinfo)", out.ref, out.size, limit, need)
+	}
+}
+
+// TestScratchDynamicC: a C server dynamically linked to libssl and libz
+// gets its loader and libraries from the image.
+func TestScratchDynamicC(t *testing.T) {
+	start := time.Now()
+	src, port := dockertest.DynamicCApp(t)
+	t.Logf("fixture %s ready in %v", src, time.Since(start).Round(time.Millisecond))
+
+	out := scratchServe(t, "dynamic-c", src, port)
+	logSizes(t, src, out)
+	if v, _ := out.root["openssl"].(string); !strings.HasPrefix(v, "OpenSSL 3") {
+		t.Errorf("GET /: openssl %q, want OpenSSL 3.x", v)
+	}
+	if v, _ := out.root["zlib"].(string); v == "" {
+		t.Errorf("GET /: got no zlib version")
+	}
+
+	// It is dynamically linked to libssl and libz, and the output holds
+	// what it needs under the names the loader looks for.
+	f, err := elf.NewFile(bytes.NewReader(out.body(t, dockertest.AppBinary)))
+	if err != nil {
+		t.Fatalf("%s: %v", dockertest.AppBinary, err)
+	}
+	interp := ""
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b := make([]byte, p.Filesz)
+			if _, err := p.ReadAt(b, 0); err != nil {
+				t.Fatal(err)
+			}
+			interp = strings.TrimRight(string(b), "\x00")
+		}
+	}
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: interpreter %s, needs %v", dockertest.AppBinary, interp, libs)
+	if interp == "" {
+		t.Errorf("%s: no PT_INTERP, want a dynamically linked program", dockertest.AppBinary)
+	} else {
+		checkRuns(t, out, interp)
+	}
+	for _, want := range []string{"libssl.so.3", "libcrypto.so.3", "libz.so.1", "libc.so.6"} {
+		if !slices.Contains(libs, want) {
+			t.Errorf("%s: needs %v, want %s among them", dockertest.AppBinary, libs, want)
+		}
+		checkRuns(t, out, "/usr/lib/x86_64-linux-gnu/"+want)
+	}
+	checkAbsent(t, out, "/app/.git", "/app/server.c", "/app/Makefile", "/usr/include", "/usr/lib/gcc", "/usr/bin", "/bin", "/var")
+}
+
+// TestScratchPythonFlask: an interpreted program gets the interpreter, its
+// standard library and dist-packages, and its application directory
+// without .git.
+func TestScratchPythonFlask(t *testing.T) {
+	start := time.Now()
+	src, port := dockertest.FlaskApp(t)
+	t.Logf("fixture %s ready in %v", src, time.Since(start).Round(time.Millisecond))
+
+	out := scratchServe(t, "python-flask", src, port)
+	logSizes(t, src, out)
+	if out.root["greeting"] != "hello from /app" {
+		t.Errorf("GET /: greeting %v, want the one of /app/greetings.py", out.root["greeting"])
+	}
+	if v, _ := out.root["flask"].(string); v == "" {
+		t.Errorf("GET /: no flask version (importlib.metadata reads its dist-info)")
+	}
+	checkPresent(t, out, "/app/app.py", "/app/greetings.py", "/usr/bin/python3", "/usr/lib/python3/dist-packages/flask/__init__.py")
+	checkAbsent(t, out, "/app/.git", "/usr/bin/apt", "/bin/sh", "/var/lib/apt", "/var/cache")
+
+	// What the standard library's native modules load: the modules are
+	// copied (lib-dynload is part of the standard library), so the
+	// libraries they need must be too. import ssl is what any HTTPS client
+	// does.
+	t.Run("native modules", func(t *testing.T) {
+		probe := `import ssl, hashlib, ctypes, lzma, bz2, sqlite3
+ctx = ssl.create_default_context()
+print(ssl.OPENSSL_VERSION, len(ctx.get_ca_certs()) + ctx.cert_store_stats()["x509_ca"], hashlib.sha3_256(b"").hexdigest()[:8])`
+		got, ok := dockerOK("run", "--rm", "--network", "none", out.ref, "python3", "-c", probe)
+		if !ok {
+			var missing []string
+			for _, lib := range []string{"libssl.so.3", "libcrypto.so.3", "libffi.so.8", "liblzma.so.5", "libbz2.so.1.0", "libsqlite3.so.0"} {
+				if !out.has("/usr/lib/x86_64-linux-gnu/" + lib) {
+					missing = append(missing, lib)
+				}
+			}
+			t.Errorf("%s: python3 -c 'import ssl, ctypes, lzma, bz2, sqlite3': failed:\n%s\nlibraries of lib-dynload's modules the output lacks: %v", out.ref, got, missing)
+			return
+		}
+		t.Logf("native modules load: %s", got)
+	})
+}
+
+// TestScratchNodeTS: the TypeScript Express app comes out no bigger than
+// the multi-stage build of the same app.
+func TestScratchNodeTS(t *testing.T) {
+	start := time.Now()
+	src, port := dockertest.NodeTSApp(t)
+	multi, _ := dockertest.NodeTSMultiStage(t)
+	t.Logf("fixtures %s and %s ready in %v", src, multi, time.Since(start).Round(time.Millisecond))
+
+	out := scratchServe(t, "node-ts", src, port)
+	logSizes(t, src, out, "multi-stage", multi)
+	if ms := imageSize(t, multi); out.size > ms {
+		t.Errorf("%s: %s, want no more than the multi-stage image %s's %s", out.ref, mb(out.size), multi, mb(ms))
+	}
+	checkPresent(t, out, "/app/dist/server.js", "/app/node_modules/express/package.json", "/app/package.json")
+	checkAbsent(t, out, "/app/.git", "/app/.env", "/app/node_modules/typescript", "/app/node_modules/jest",
+		"/app/node_modules/eslint", "/root", "/usr/bin/gcc", "/bin/sh", "/var/lib/apt")
+}
+
+// TestScratchDeterministic: the same source and flags give the same image,
+// run after run, and the same config (image ID) whatever the target.
+func TestScratchDeterministic(t *testing.T) {
+	src, _ := dockertest.StaticGoApp(t)
+	var digests, configs []string
+	for i := range 2 {
+		dir := filepath.Join(t.TempDir(), "out")
+		res, took := scratchRun(t, "docker-daemon:"+src, "oci:"+dir+":scratch")
+		if res.code != exitOK {
+			t.Fatalf("run %d: exit %d, stderr %s", i, res.code, res.stderr)
+		}
+		d := layoutDesc(t, dir, "scratch").Digest.String()
+		cd, err := readLayout(t, dir, "scratch").ConfigName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("run %d: %v, digest %s, config %s", i, took.Round(time.Millisecond), d, cd)
+		if m := regexp.MustCompile(`(?m)^digest: (\S+)$`).FindStringSubmatch(res.stdout); m == nil || m[1] != d {
+			t.Errorf("run %d: the report gives digest %v, want the layout's %s", i, m, d)
+		}
+		digests, configs = append(digests, d), append(configs, cd.String())
+	}
+	if digests[0] != digests[1] {
+		t.Errorf("two runs into OCI layouts: digests %s and %s, want the same", digests[0], digests[1])
+	}
+
+	// The daemon stores the layer uncompressed, so only the config, the
+	// image ID, can be compared.
+	ref := "imgslim-test/scratch-determinism:" + uniq()
+	rmiOnCleanup(t, ref)
+	if res, _ := scratchRun(t, "docker-daemon:"+src, "docker-daemon:"+ref); res.code != exitOK {
+		t.Fatalf("to the daemon: exit %d, stderr %s", res.code, res.stderr)
+	}
+	if id := daemonID(ref); id != configs[0] {
+		t.Errorf("image ID in the daemon %s, want the OCI layout's config digest %s", id, configs[0])
+	}
+}
+
+// TestScratchBadProgram: a program that cannot run on an empty image is
+// refused, exit 1, with one line naming it, and nothing written.
+func TestScratchBadProgram(t *testing.T) {
+	base := dockertest.BaseImage(t)
+	dir := t.TempDir()
+	hostBuild := func(name string, env []string, cmd ...string) []byte {
+		t.Helper()
+		if _, err := exec.LookPath(cmd[0]); err != nil {
+			if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+				t.Fatalf("%s not found on the host: %v", cmd[0], err)
+			}
+			t.Skipf("%s not found on the host: %v", cmd[0], err)
+		}
+		c := exec.Command(cmd[0], cmd[1:]...)
+		c.Dir, c.Env = dir, append(os.Environ(), env...)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(cmd, " "), err, out)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An arm64 program in an amd64 image.
+	write("go.mod", "module arm\n\ngo 1.21\n")
+	write("main.go", "package main\n\nfunc main() { println(\"hello\") }\n")
+	arm := hostBuild("server-arm64", []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64", "GOFLAGS=", "GOWORK=off"},
+		"go", "build", "-trimpath", "-o", "server-arm64", ".")
+	// A program linked to libssl, which the base image lacks.
+	write("needs-ssl.c", "#include <openssl/ssl.h>\nint main(void) { return OPENSSL_init_ssl(0, NULL) == 1 ? 0 : 1; }\n")
+	needsSSL := hostBuild("needs-ssl", nil, "cc", "-o", "needs-ssl", "needs-ssl.c", "-lssl")
+	if f, err := elf.NewFile(bytes.NewReader(needsSSL)); err != nil {
+		t.Fatal(err)
+	} else if libs, _ := f.ImportedLibraries(); !slices.Contains(libs, "libssl.so.3") {
+		t.Fatalf("needs-ssl: needs %v, want libssl.so.3", libs)
+	}
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("the base image is for amd64; the host is %s", runtime.GOARCH)
+	}
+
+	src := "imgslim-test/scratch-bad-src:" + uniq()
+	dockertest.BuildImage(t, src, map[string][]byte{
+		"notes.txt":    []byte("Remember: deploy on Fridays.\n"),
+		"server-arm64": arm,
+		"needs-ssl":    needsSSL,
+	}, `FROM `+base+`
+COPY notes.txt server-arm64 needs-ssl /app/
+RUN chmod 0755 /app/notes.txt /app/needs-ssl && test ! -e /usr/lib/x86_64-linux-gnu/libssl.so.3 \
+ && cp /usr/bin/true /app/true-noexec && chmod 0644 /app/true-noexec \
+ && cp /usr/lib/x86_64-linux-gnu/libz.so.1.2.13 /app/libz.so && chmod 0755 /app/libz.so
+WORKDIR /app
+CMD ["/app/needs-ssl"]
+`)
+
+	var cases []failCase
+	for _, c := range []struct {
+		name, binary string
+		msg          []string
+	}{
+		{"missing", "/app/no-such-server", []string{"/app/no-such-server", "not in the image"}},
+		{"text file", "/app/notes.txt", []string{"/app/notes.txt", "neither an ELF executable nor a #! script"}},
+		{"other architecture", "/app/server-arm64", []string{"/app/server-arm64", "aarch64", "x86-64"}},
+		{"missing library", "/app/needs-ssl", []string{"/app/needs-ssl", "libssl.so.3"}},
+		// exec refuses a file without an execute bit.
+		{"not executable", "/app/true-noexec", []string{"/app/true-noexec", "not executable"}},
+		// A shared library (ET_DYN, no PT_INTERP, no DF_1_PIE) is not a
+		// static program: exec maps it and jumps to a bogus entry point.
+		{"shared library", "/app/libz.so", []string{"/app/libz.so", "not an executable"}},
+	} {
+		cases = append(cases,
+			failCase{
+				name: c.name + " to the daemon",
+				setup: func(t *testing.T) ([]string, []spot) {
+					dst := "imgslim-test/scratch-bad-dst:" + uniq()
+					rmiOnCleanup(t, dst)
+					return []string{"--scratch", "--binary", c.binary, "docker-daemon:" + src, "docker-daemon:" + dst}, []spot{daemonSpot(dst), daemonSpot(src)}
+				},
+				code: exitError,
+				msg:  c.msg,
+			},
+			failCase{
+				name: c.name + " to a layout",
+				setup: func(t *testing.T) ([]string, []spot) {
+					dst, s := newPath(t, "out")
+					return []string{"--scratch", "--binary", c.binary, "docker-daemon:" + src, "oci:" + dst + ":scratch"}, []spot{s}
+				},
+				code: exitError,
+				msg:  c.msg,
+			})
+	}
+	runFailCases(t, cases)
+}
+
+// TestScratchEntrypointForms: the output starts whatever way the source
+// names its program: through /bin (a symlink to usr/bin in the base
+// image), by a shell form (which needs the shell), or by a --binary that
+// is a symlink. The server answers "uid=N" at the port of its argument.
+func TestScratchEntrypointForms(t *testing.T) {
+	base := dockertest.BaseImage(t)
+	server := buildServer(t)
+	if got := dockertest.Docker(t, "run", "--rm", "--network", "none", base, "readlink", "/bin"); got != "usr/bin" {
+		t.Fatalf("%s: /bin links to %q, want usr/bin (a merged /usr)", base, got)
+	}
+	for _, c := range []struct {
+		name       string
+		dockerfile func(port int) string
+		flags      []string
+		args       bool     // the port is passed as the command's argument
+		config     string   // the output's {{json .Config.Entrypoint}} {{json .Config.Cmd}}
+		present    []string // in the output
+		absent     []string
+	}{
+		{
+			name: "exec form through /bin",
+			dockerfile: func(int) string {
+				return "COPY server /usr/bin/e2e-server\nENTRYPOINT [\"/bin/e2e-server\"]\n"
+			},
+			args:    true,
+			config:  `["/bin/e2e-server"] null`,
+			present: []string{"/bin", "/usr/bin/e2e-server"},
+			absent:  []string{"/usr/bin/bash", "/usr/bin/dash"},
+		},
+		{
+			name: "shell form",
+			dockerfile: func(port int) string {
+				return fmt.Sprintf("COPY server /usr/local/bin/e2e-server\nENV PORT=%d\nCMD e2e-server $PORT\n", port)
+			},
+			config:  `null ["/bin/sh","-c","e2e-server $PORT"]`,
+			present: []string{"/bin", "/usr/bin/sh", "/usr/bin/dash", "/usr/local/bin/e2e-server"},
+			absent:  []string{"/usr/bin/bash"},
+		},
+		{
+			name: "--binary through a symlink",
+			dockerfile: func(int) string {
+				return "COPY server /opt/app/server\nRUN ln -s /opt/app/server /usr/local/bin/e2e-server\n" // CMD ["bash"] of the base
+			},
+			flags:   []string{"--binary", "/usr/local/bin/e2e-server"},
+			args:    true,
+			config:  `["/usr/local/bin/e2e-server"] null`,
+			present: []string{"/usr/local/bin/e2e-server", "/opt/app/server"},
+			// The base's CMD names bash: --binary replaces it, bash stays out.
+			absent: []string{"/usr/bin/bash", "/bin"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			port := freePort(t)
+			src := "imgslim-test/scratch-forms-src:" + uniq()
+			dockertest.BuildImage(t, src, map[string][]byte{"server": server}, "FROM "+base+"\n"+c.dockerfile(port))
+			out := &scratchOut{ref: "imgslim-test/scratch-forms:" + uniq()}
+			rmiOnCleanup(t, out.ref)
+			res, took := scratchRun(t, append(c.flags, "docker-daemon:"+src, "docker-daemon:"+out.ref)...)
+			if res.code != exitOK {
+				t.Fatalf("imgslim -q --scratch %s: exit %d, want 0\nstderr:\n%s", strings.Join(c.flags, " "), res.code, res.stderr)
+			}
+			t.Logf("scratch in %v:\n%s", took.Round(time.Millisecond), res.stdout)
+			if got := dockertest.Docker(t, "image", "inspect", "--format", "{{json .Config.Entrypoint}} {{json .Config.Cmd}}", out.ref); got != c.config {
+				t.Errorf("%s: Entrypoint Cmd: got %s, want %s", out.ref, got, c.config)
+			}
+			out.img = saveFromDaemon(t, out.ref)
+			out.files = map[string]*tar.Header{}
+			ls, err := out.img.Layers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range layerEntries(t, ls[0]) {
+				out.files[e.name] = e.hdr
+			}
+			checkPresent(t, out, c.present...)
+			checkAbsent(t, out, c.absent...)
+
+			var args []string
+			if c.args {
+				args = []string{strconv.Itoa(port)}
+			}
+			dockertest.RunDetached(t, out.ref, args...)
+			body := dockertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 30*time.Second)
+			if got := strings.TrimSpace(string(body)); got != "uid=65532" {
+				t.Errorf("GET /: got %q, want %q", got, "uid=65532")
+			}
+		})
+	}
+}
