@@ -275,6 +275,7 @@ func (p *Plan) findSecrets() {
 		}
 	}
 	r := p.setRules[SetSecrets]
+	packaged := p.packagedFiles()
 	for name, n := range p.view.nodes {
 		if n.typ != tar.TypeReg {
 			continue
@@ -282,7 +283,7 @@ func (p *Plan) findSecrets() {
 		base := path.Base(name)
 		content, _ := p.content(name)
 		switch {
-		case n.secret:
+		case n.secret && !packaged[name] && !fixture(name):
 			p.setPaths[name] = setChoice{set: SetSecrets, why: "private key"}
 			note(name, "private key")
 		case base == ".npmrc" && npmrcToken.Match(content):
@@ -317,4 +318,34 @@ func (p *Plan) findSecrets() {
 		}
 	}
 	sort.Slice(p.secrets, func(i, j int) bool { return p.secrets[i].Where < p.secrets[j].Where })
+}
+
+// packagedFiles returns the paths dpkg's file lists name: a key a Debian
+// package ships (an example, a test vector) was published by Debian, not
+// leaked by the image's authors.
+func (p *Plan) packagedFiles() map[string]bool {
+	out := map[string]bool{}
+	for _, name := range p.view.list("/var/lib/dpkg/info") {
+		if !strings.HasSuffix(name, ".list") {
+			continue
+		}
+		b, _ := p.content(name)
+		for _, line := range strings.Split(string(b), "\n") {
+			if line != "" {
+				out[p.realPath(line)] = true
+			}
+		}
+	}
+	return out
+}
+
+// fixture reports whether a key lies where libraries keep test keys and
+// examples: dependency trees and toolchains ship them by the hundred.
+func fixture(name string) bool {
+	for _, part := range []string{"/node_modules/", "/pkg/mod/", "/site-packages/", "/dist-packages/", "/testdata/", "/test/", "/tests/", "/fixtures/", "/examples/"} {
+		if strings.Contains(name, part) {
+			return true
+		}
+	}
+	return strings.HasPrefix(name, "/usr/share/") || strings.HasPrefix(name, "/usr/lib/") || strings.HasPrefix(name, "/usr/local/go/")
 }
