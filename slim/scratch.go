@@ -67,6 +67,10 @@ func Scratch(img v1.Image, opts ...Option) (v1.Image, *ScratchReport, error) {
 
 func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 	o, a := p.o, p.app
+	// The plan's own warnings speak of slimming the image in place (a
+	// package kept, a library the entrypoint lacks); a scratch image
+	// gets the ones scratch finds.
+	p.warnings = nil
 	program := a.program
 	if o.binary != "" {
 		bin := layers.Clean(o.binary)
@@ -88,6 +92,13 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 		if len(a.argv) == 0 {
 			return nil, nil, fmt.Errorf("the image has no Entrypoint or Cmd: name the program with --binary")
 		}
+		wd := p.cfg.Config.WorkingDir
+		if wd == "" {
+			wd = "/"
+		}
+		if r, ok := p.view.resolve(path.Join(wd, a.argv[0])); ok && strings.Contains(a.argv[0], "/") {
+			return nil, nil, fmt.Errorf("entrypoint %s (%s) is not an executable file", a.argv[0], r)
+		}
 		return nil, nil, fmt.Errorf("entrypoint %s is not in the image (PATH %s)", a.argv[0], strings.Join(a.path, ":"))
 	}
 
@@ -105,7 +116,7 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 	}
 	res, err := p.closure(program, machineOpts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("program %s: %w", program, err)
+		return nil, nil, err // it names the file
 	}
 	if len(res.Missing) > 0 {
 		return nil, nil, fmt.Errorf("program %s needs what the image lacks: %s", program, strings.Join(res.Missing, "; "))
