@@ -92,11 +92,11 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 		if len(a.argv) == 0 {
 			return nil, nil, fmt.Errorf("the image has no Entrypoint or Cmd: name the program with --binary")
 		}
-		wd := p.cfg.Config.WorkingDir
-		if wd == "" {
-			wd = "/"
+		name := a.argv[0]
+		if !strings.HasPrefix(name, "/") {
+			name = path.Join("/", p.cfg.Config.WorkingDir, name)
 		}
-		if r, ok := p.view.resolve(path.Join(wd, a.argv[0])); ok && strings.Contains(a.argv[0], "/") {
+		if r, ok := p.view.resolve(name); ok && strings.Contains(a.argv[0], "/") {
 			return nil, nil, fmt.Errorf("entrypoint %s (%s) is not an executable file", a.argv[0], r)
 		}
 		return nil, nil, fmt.Errorf("entrypoint %s is not in the image (PATH %s)", a.argv[0], strings.Join(a.path, ":"))
