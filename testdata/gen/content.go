@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"io"
 	"math/rand/v2"
 )
@@ -14,7 +15,34 @@ const (
 	kindText   contentKind = iota // source code, docs, package lists: ~3.5:1
 	kindBinary                    // ELF executables and shared objects: ~2:1
 	kindRandom                    // already-compressed data (.deb, .gz, git packs, npm cache): ~1:1
+	kindELF                       // kindBinary behind a valid ELF header: a static x86-64 executable
 )
+
+// elfHeader is the ELF header and one PT_LOAD program header of a static
+// x86-64 executable (no PT_INTERP): enough for imgslim to read the
+// program as the real thing, without anything to run.
+var elfHeader = func() []byte {
+	b := make([]byte, 120)
+	copy(b, "\x7fELF\x02\x01\x01")
+	le := binary.LittleEndian
+	le.PutUint16(b[16:], 2)    // ET_EXEC
+	le.PutUint16(b[18:], 0x3e) // EM_X86_64
+	le.PutUint32(b[20:], 1)    // EV_CURRENT
+	le.PutUint64(b[24:], 0x400078)
+	le.PutUint64(b[32:], 64) // program headers right after this header
+	le.PutUint16(b[52:], 64)
+	le.PutUint16(b[54:], 56)
+	le.PutUint16(b[56:], 1)
+	ph := b[64:]
+	le.PutUint32(ph[0:], 1) // PT_LOAD
+	le.PutUint32(ph[4:], 5) // R+X
+	le.PutUint64(ph[16:], 0x400000)
+	le.PutUint64(ph[24:], 0x400000)
+	le.PutUint64(ph[32:], 120)
+	le.PutUint64(ph[40:], 120)
+	le.PutUint64(ph[48:], 0x1000)
+	return b
+}()
 
 // vocab is the word list for text content. Words are drawn from it with a
 // skewed distribution (the low indexes much more often), like real text.
@@ -156,6 +184,14 @@ func (g *contentGen) fillBinary(dst []byte, n int) []byte {
 
 // write writes n bytes of the given kind to w.
 func (g *contentGen) write(w io.Writer, kind contentKind, n int64) error {
+	if kind == kindELF {
+		h := elfHeader[:min(int64(len(elfHeader)), n)]
+		if _, err := w.Write(h); err != nil {
+			return err
+		}
+		n -= int64(len(h))
+		kind = kindBinary
+	}
 	for n > 0 {
 		chunk := int(min(n, 32<<10))
 		b := g.buf[:0]

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 )
 
@@ -345,7 +346,7 @@ func specs() []layerSpec {
 			createdBy: "RUN /bin/sh -c curl -fsSL https://deb.nodesource.com/setup_20.x | bash - && apt-get install -y nodejs # buildkit",
 			fixed: func(r *rand.Rand, total int64) []entry {
 				return append(aptDirs(),
-					file("usr/bin/node", 0o755, scaled(total, 0.04, 256<<10), kindBinary),
+					file("usr/bin/node", 0o755, scaled(total, 0.04, 256<<10), kindELF),
 					text("usr/lib/node_modules/npm/bin/npm-cli.js", 0o755, "#!/usr/bin/env node\nrequire('../lib/cli.js')(process)\n"),
 					symlink("usr/bin/npm", "../lib/node_modules/npm/bin/npm-cli.js"),
 					symlink("usr/bin/npx", "../lib/node_modules/npm/bin/npx-cli.js"),
@@ -371,7 +372,7 @@ func specs() []layerSpec {
 			fixed: func(r *rand.Rand, total int64) []entry {
 				return []entry{
 					text("app/package.json", 0o644, packageJSON),
-					file("app/package-lock.json", 0o644, scaled(total, 0.0004, 8<<10), kindText),
+					text("app/package-lock.json", 0o644, packageLock()),
 				}
 			},
 		},
@@ -485,4 +486,24 @@ func specs() []layerSpec {
 			},
 		},
 	}
+}
+
+// devNpmPkgs are the packages of npmPkgs the lockfile marks dev-only, as
+// npm marks a project's build and test tools.
+var devNpmPkgs = regexp.MustCompile(`^(typescript|ts-node|@types/.*|jest.*|@jest/.*|babel-jest|@babel/.*|eslint|@eslint/.*|@typescript-eslint/.*|prettier|webpack.*|terser|esbuild|@esbuild/.*|rollup|vite|postcss|autoprefixer|nodemon|puppeteer-core)$`)
+
+// packageLock returns a package-lock.json (lockfile version 3) for the
+// packages the npm layer installs, with npm's "dev" flags.
+func packageLock() string {
+	var b strings.Builder
+	b.WriteString("{\n  \"name\": \"acme-api\",\n  \"version\": \"1.4.2\",\n  \"lockfileVersion\": 3,\n  \"requires\": true,\n  \"packages\": {\n    \"\": {\n      \"name\": \"acme-api\",\n      \"version\": \"1.4.2\"\n    }")
+	for _, p := range npmPkgs {
+		dev := ""
+		if devNpmPkgs.MatchString(p) {
+			dev = ",\n      \"dev\": true"
+		}
+		fmt.Fprintf(&b, ",\n    \"node_modules/%s\": {\n      \"version\": \"1.0.0\"%s\n    }", p, dev)
+	}
+	b.WriteString("\n  }\n}\n")
+	return b.String()
 }
