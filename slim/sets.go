@@ -320,7 +320,8 @@ func (p *Plan) sourcePaths(a *appContext) map[string]string {
 		}
 	})
 	if a.goBin {
-		if p.view.exists(path.Join(a.appDir, "vendor")) {
+		// A vendor directory is Go's only when `go mod vendor` wrote it.
+		if p.view.exists(path.Join(a.appDir, "vendor", "modules.txt")) {
 			out[path.Join(a.appDir, "vendor")] = "Go vendored sources of " + a.program
 		}
 	}
