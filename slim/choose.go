@@ -3,6 +3,7 @@ package slim
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -250,7 +251,7 @@ func packageMain(b []byte) string {
 	var pkg struct {
 		Main string `json:"main"`
 	}
-	if err := jsonUnmarshal(b, &pkg); err != nil {
+	if err := json.Unmarshal(b, &pkg); err != nil {
 		return ""
 	}
 	return pkg.Main

@@ -1,15 +1,12 @@
 package slim
 
 import (
-	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
 
 	"github.com/imgslim/imgslim/slim/npm"
 )
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // protectClosure keeps what the program needs to run: its interpreter
 // chain, the shared libraries the loader maps, and the NSS modules glibc
