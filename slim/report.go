@@ -81,7 +81,11 @@ const (
 func (p *Plan) Report() *Report { return p.report }
 
 func (p *Plan) newReport() *Report {
-	r := &Report{Estimated: true, Warnings: p.warnings}
+	// Warnings come from walks over maps: sort them, so the same input
+	// gives the same report.
+	warnings := append([]string(nil), p.warnings...)
+	sort.Strings(warnings)
+	r := &Report{Estimated: true, Warnings: warnings}
 	byPattern := map[string]*PatternReport{}
 	roots := map[string]map[string]int64{}
 	for _, lp := range p.layers {
