@@ -210,14 +210,20 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 			}
 		})
 	}
-	for _, lib := range natives {
-		r, err := p.closure(lib, elfdeps.LoadTimeOnly())
+	if len(natives) > 0 {
+		// What the native modules need, mapped into the program's process
+		// as its dlopen maps them: found by its loader's rules, and not
+		// twice what it has. Data named .so and modules prebuilt for other
+		// platforms are skipped.
+		r, err := p.closure(program, append(machineOpts, elfdeps.Dlopen(natives...))...)
 		if err != nil {
-			continue // not a loadable library: data that happens to be named .so
+			return nil, nil, fmt.Errorf("program %s: native modules: %w", program, err)
 		}
 		for _, n := range r.Files {
 			add(n.Path, n.Why)
 		}
+		// A module of a package the application may never import: what it
+		// lacks is a warning. What the program lacks failed above.
 		for _, m := range r.Missing {
 			p.warnings = append(p.warnings, "native module "+m)
 		}

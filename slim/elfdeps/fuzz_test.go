@@ -10,9 +10,10 @@ import (
 )
 
 // FuzzResolve feeds arbitrary bytes to the ELF and "#!" parsers, and to
-// Resolve as a program, a library and an interpreter of an image. Whatever
-// they are, nothing may panic, and when Resolve answers, its answer is
-// sorted, deduplicated, the same twice, and asks only for regular files.
+// Resolve as a program, a library, a dlopened library and an interpreter
+// of an image. Whatever they are, nothing may panic, and when Resolve
+// answers, its answer is sorted, deduplicated, the same twice, and asks
+// only for regular files.
 func FuzzResolve(f *testing.F) {
 	f.Add(buildELF(elfSpec{interp: ldso, needed: []string{"libc.so.6", "libfuzz.so"}, runpath: "$ORIGIN/../lib:${LIB}:$PLATFORM"}))
 	f.Add(buildELF(elfSpec{class: elf.ELFCLASS32, machine: elf.EM_386, interp: "/lib/ld-linux.so.2", needed: []string{"libfuzz.so"}, rpath: "/x"}))
@@ -40,7 +41,9 @@ func FuzzResolve(f *testing.F) {
 				file("/etc/ld.so.conf", data, 0o644).
 				file("/etc/nsswitch.conf", data, 0o644)
 		}
-		res, err := Resolve(img(), "/prog", []string{"PATH=/usr/bin", "LD_LIBRARY_PATH=$ORIGIN:/lib"})
+		// Dlopen maps the same bytes again, by another path.
+		dl := Dlopen(multiarch+"/libfuzz.so", "/usr/bin/python3", "/nowhere.so")
+		res, err := Resolve(img(), "/prog", []string{"PATH=/usr/bin", "LD_LIBRARY_PATH=$ORIGIN:/lib"}, dl)
 		if err != nil {
 			return
 		}
@@ -53,13 +56,13 @@ func FuzzResolve(f *testing.F) {
 				t.Fatalf("%s twice", res.Files[i].Path)
 			}
 		}
-		again, err := Resolve(img(), "/prog", []string{"PATH=/usr/bin", "LD_LIBRARY_PATH=$ORIGIN:/lib"})
+		again, err := Resolve(img(), "/prog", []string{"PATH=/usr/bin", "LD_LIBRARY_PATH=$ORIGIN:/lib"}, dl)
 		if err != nil || !reflect.DeepEqual(res, again) {
 			t.Fatalf("not the same twice: %v, %v / %v", res, again, err)
 		}
 		m := img().unfetch()
 		for round := 0; ; round++ {
-			r, err := Resolve(m, "/prog", nil)
+			r, err := Resolve(m, "/prog", nil, dl)
 			if err != nil || len(r.Fetch) == 0 {
 				break
 			}

@@ -15,7 +15,10 @@ type object struct {
 	info     *elfInfo // never nil
 	loader   *object  // the object whose need first mapped it; nil for the program
 	names    []string // the names it answers to
-	optional bool     // dlopened or preloaded: its failures are tolerated
+	optional bool     // preloaded or an NSS module: its failures are tolerated
+	// dlopened: mapped by Dlopen, or needed by what was; what it lacks is
+	// Missing, what the loader stops on fails its dlopen, not the process.
+	dlopened bool
 }
 
 // loaderKind is the dynamic loader a program names, which decides the
@@ -49,6 +52,8 @@ type proc struct {
 	objs   []*object
 	byReal map[string]*object
 	lib    string // $LIB, once worked out
+	next   int    // the first object whose needs are not mapped yet
+	nssDue bool   // the NSS modules are to be mapped once the rest is
 }
 
 // load follows what the dynamic loader maps for the ELF program exe: its
@@ -59,6 +64,7 @@ func (r *resolver) load(exe string, e *elfInfo) error {
 		return nil // static: nothing else is mapped
 	}
 	p := &proc{r: r, exe: e, kind: kindOf(e.interp), interp: e.interp, byReal: map[string]*object{}}
+	r.final = p
 	p.main = &object{name: exe, real: exe, info: e}
 	if e.soname != "" {
 		p.main.names = append(p.main.names, e.soname)
@@ -99,19 +105,70 @@ func (r *resolver) load(exe string, e *elfInfo) error {
 	if err := p.preload(); err != nil {
 		return err
 	}
-	nss := p.kind == glibc && !r.o.loadTimeOnly
-	for i := 0; i < len(p.objs); i++ {
-		o := p.objs[i]
+	p.nssDue = p.kind == glibc && !r.o.loadTimeOnly
+	return p.run()
+}
+
+// run maps the needs of the objects mapped and not followed yet, breadth
+// first as ld.so does, then, once, the NSS modules when they are due.
+func (p *proc) run() error {
+	for ; p.next < len(p.objs); p.next++ {
+		o := p.objs[p.next]
 		for _, n := range o.info.needed {
 			if err := p.needLib(n, o, o.optional, "needed by "+o.real); err != nil {
 				return err
 			}
 		}
-		if i == len(p.objs)-1 && nss {
-			nss = false
+		if p.next == len(p.objs)-1 && p.nssDue {
+			p.nssDue = false
 			if err := p.nss(); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// dlopen maps each of names, and what it needs, after what the process
+// mapped at start, as dlopen(name) does one call after the other. See
+// Dlopen.
+func (p *proc) dlopen(names []string) error {
+	why := "dlopened by " + p.main.real
+	for _, name := range names {
+		if name == "" || p.find(name) != nil {
+			continue // dlopen matches the names it has mapped first
+		}
+		s, err := p.search(name, p.main, true)
+		if err != nil {
+			return err
+		}
+		switch s.status {
+		case pending:
+			continue
+		case notFound:
+			file := p.expand(name, p.main)
+			if !strings.HasPrefix(file, "/") {
+				file = "/" + file
+			}
+			if _, _, _, err := walk(p.r.fsys, file); err != nil {
+				if !isLookupFailure(err) {
+					return err
+				}
+				p.r.addMissing(name, fmt.Sprintf("%s (%s)", name, why))
+			}
+			continue // there, but not a library for this program
+		}
+		if s.info.typ != elf.ET_DYN {
+			continue // dlopen maps shared objects only
+		}
+		p.r.need(s.hops, s.real, why)
+		if o := p.byReal[s.real]; o != nil {
+			o.names = append(o.names, name)
+			continue // the same file, mapped already
+		}
+		p.add(&object{name: s.path, real: s.real, info: s.info, loader: p.main, names: []string{name}, dlopened: true})
+		if err := p.run(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -259,6 +316,12 @@ func (p *proc) needLib(name string, loader *object, optional bool, why string) e
 	}
 	s, err := p.search(name, loader, optional)
 	if err != nil {
+		var le *loadError
+		if loader.dlopened && errors.As(err, &le) {
+			// The dlopen fails; the process goes on.
+			p.r.addMissing(name, fmt.Sprintf("%s (%s, but %s)", name, why, le.what()))
+			return nil
+		}
 		return err
 	}
 	switch s.status {
@@ -280,9 +343,32 @@ func (p *proc) needLib(name string, loader *object, optional bool, why string) e
 		o.names = append(o.names, name)
 		return nil
 	}
-	p.add(&object{name: s.path, real: s.real, info: s.info, loader: loader, names: []string{name}, optional: optional})
+	p.add(&object{name: s.path, real: s.real, info: s.info, loader: loader, names: []string{name}, optional: optional, dlopened: loader.dlopened})
 	return nil
 }
+
+// loadError is a library the loader stops on: the end of the process at
+// start-up, a failed dlopen after.
+type loadError struct {
+	name, file string
+	err        error // errNotELF, or why the file is malformed
+}
+
+func (e *loadError) what() string {
+	if errors.Is(e.err, errNotELF) {
+		return e.file + " is not an ELF file"
+	}
+	return fmt.Sprintf("%s: malformed ELF file: %v", e.file, e.err)
+}
+
+func (e *loadError) Error() string {
+	if errors.Is(e.err, errNotELF) {
+		return fmt.Sprintf("library %s: %s is not an ELF file (ld.so stops on it)", e.name, e.file)
+	}
+	return fmt.Sprintf("library %s: %s", e.name, e.what())
+}
+
+func (e *loadError) Unwrap() error { return e.err }
 
 // byRealInterp returns the interpreter's object, if mapped.
 func (p *proc) byRealInterp() *object {
@@ -461,10 +547,7 @@ func (p *proc) try(phases []dirPhase, file, name string, optional bool) (searchR
 					// dlopen fails, and the caller goes on without it.
 					return searchResult{status: notFound}, nil
 				}
-				if errors.Is(c.err, errNotELF) {
-					return searchResult{}, fmt.Errorf("library %s: %s is not an ELF file (ld.so stops on it)", name, cand)
-				}
-				return searchResult{}, fmt.Errorf("library %s: %s: malformed ELF file: %w", name, cand, c.err)
+				return searchResult{}, &loadError{name: name, file: cand, err: c.err}
 			}
 			if !c.elf.sameTarget(p.exe) {
 				continue

@@ -17,8 +17,8 @@
 // What Resolve cannot know statically is left out: the glibc-hwcaps and
 // legacy hwcap subdirectories chosen by the CPU, $PLATFORM's CPU-specific
 // values (it uses the machine's name, such as x86_64), libraries a
-// program dlopens by itself, and data files (locales, gconv modules,
-// certificates, /etc/passwd).
+// program dlopens by itself (unless Dlopen names them), and data files
+// (locales, gconv modules, certificates, /etc/passwd).
 package elfdeps
 
 import (
@@ -65,6 +65,7 @@ type Option func(*options)
 type options struct {
 	machine      elf.Machine // 0: any
 	loadTimeOnly bool
+	dlopen       []string
 }
 
 // ForMachine makes Resolve fail when a program it follows (the program,
@@ -78,6 +79,34 @@ func ForMachine(m elf.Machine) Option {
 // starts, what ldd lists: no NSS modules, no /etc/nsswitch.conf.
 func LoadTimeOnly() Option {
 	return func(o *options) { o.loadTimeOnly = true }
+}
+
+// Dlopen maps into the program's process, after what the loader maps at
+// start, the libraries at paths (absolute, in the image), as
+// dlopen(path) would map them one after the other: a native module of an
+// interpreter, a plugin. Each is mapped by its path, then what it needs
+// through the same process's search rules (DT_RPATH up the chain of
+// loading objects, which ends at the program, LD_LIBRARY_PATH, its own
+// DT_RUNPATH, ld.so.cache, the default directories; $ORIGIN is the
+// directory of the path it was opened by), recursively. What is mapped
+// already, by real path, or by name or soname for a need, is not mapped
+// twice.
+//
+// dlopen failing is the caller's to handle, not the end of the process:
+// a library of paths that is not there goes to Result.Missing as
+// "/path (dlopened by /usr/bin/prog)", one that lacks a library it
+// needs, or whose need is a file the loader stops on, puts that need in
+// Missing ("libfoo.so.1 (needed by /path)"); one that is not an ELF
+// shared library, or is for another class or machine than the program
+// (prebuilt modules for several platforms side by side), is skipped with
+// no word. The libraries of paths are never checked as programs are.
+//
+// The process is the one that ends the exec chain: for a "#!" script,
+// its interpreter's, or the command's env runs. A static program has no
+// loader to map them: paths are then ignored.
+func Dlopen(paths ...string) Option {
+	paths = append([]string(nil), paths...)
+	return func(o *options) { o.dlopen = append(o.dlopen, paths...) }
 }
 
 // Machine returns the ELF machine of an OCI or Go architecture name
@@ -116,9 +145,10 @@ const maxConfig = 1 << 20
 // run, given the environment the image's config sets (PATH for the
 // command of "#!/usr/bin/env CMD", LD_LIBRARY_PATH, LD_PRELOAD). It
 // returns an error when the program is missing, is neither an ELF
-// executable nor a "#!" script, is for another machine than ForMachine's,
-// or when the loader would stop on a malformed file; what the image lacks
-// goes to Result.Missing.
+// executable nor a "#!" script, is a shared library rather than an
+// executable, is for another machine than ForMachine's, or when the loader
+// would stop on a malformed file; what the image lacks goes to
+// Result.Missing.
 func Resolve(fsys FS, program string, env []string, opts ...Option) (*Result, error) {
 	if !strings.HasPrefix(program, "/") {
 		return nil, fmt.Errorf("program %s: not an absolute path", program)
@@ -142,6 +172,11 @@ func Resolve(fsys FS, program string, env []string, opts ...Option) (*Result, er
 		}
 		return nil, err
 	}
+	if p := r.final; p != nil && len(r.o.dlopen) > 0 {
+		if err := p.dlopen(r.o.dlopen); err != nil {
+			return nil, err
+		}
+	}
 	return r.result(), nil
 }
 
@@ -155,6 +190,10 @@ type resolver struct {
 	read    map[string]*parsed // by real path
 	execd   map[string]bool    // real paths of programs followed
 	conf    *ldconf
+	// final is the process of the last dynamic ELF program exec'd, the
+	// one the exec chain ends in; nil when that program is static, or not
+	// read yet.
+	final *proc
 }
 
 func (r *resolver) result() *Result {
@@ -272,6 +311,7 @@ func isLookupFailure(err error) bool {
 // exec follows what execve(name) runs: a "#!" script's interpreter, or an
 // ELF program and what its loader maps. depth counts the "#!" levels.
 func (r *resolver) exec(name, why string, depth int) error {
+	r.final = nil
 	real, hops, fi, err := walk(r.fsys, name)
 	if err != nil {
 		return err
@@ -330,6 +370,7 @@ func (r *resolver) exec(name, why string, depth int) error {
 				return err
 			}
 			r.addMissing(cmd, fmt.Sprintf("%s (run by %s for %s, not in PATH)", cmd, interp, real))
+			r.final = nil // env fails: no process goes on
 			return nil
 		}
 		// env execs the command: a new exec, so the "#!" count restarts.
@@ -350,6 +391,11 @@ func (r *resolver) exec(name, why string, depth int) error {
 	e := p.elf
 	if e.typ != elf.ET_EXEC && e.typ != elf.ET_DYN {
 		return fmt.Errorf("%s is an ELF file of type %v, not an executable", real, e.typ)
+	}
+	if e.typ == elf.ET_DYN && e.interp == "" && elf.DynFlag1(e.flags1)&elf.DF_1_PIE == 0 {
+		// Neither a dynamic program nor a static PIE: exec maps it and
+		// jumps to an entry point that is not one.
+		return fmt.Errorf("%s is a shared library, not an executable", real)
 	}
 	if r.o.machine != 0 && e.machine != r.o.machine {
 		return fmt.Errorf("%s is an ELF executable for %s, want %s", real, machineName(e.machine), machineName(r.o.machine))
