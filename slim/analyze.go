@@ -52,10 +52,13 @@ var categoryNames = []struct{ key, name string }{
 // Analyze plans img with every built-in set and reports its breakdown,
 // writing nothing.
 func Analyze(img v1.Image, opts ...Option) (*Analysis, error) {
-	p, err := NewPlan(img, append(opts, WithSets(AllSets...))...)
+	// The closure is read in rounds: from spooled tars, not from the
+	// compressed layers again each round.
+	p, err := NewPlan(img, append(opts, WithSets(AllSets...), WithSpool())...)
 	if err != nil {
 		return nil, err
 	}
+	defer p.Close()
 	r := p.Report()
 	a := &Analysis{
 		Compressed: r.Before.Compressed, Uncompressed: r.Before.Uncompressed, Layers: r.Before.Layers,

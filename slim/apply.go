@@ -21,7 +21,7 @@ import (
 func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
 	// Apply follows at once, so the plan keeps each layer's tar: reading
 	// it back costs less than decompressing the layer again.
-	p, err := NewPlan(img, append(opts, func(o *options) { o.spool = true })...)
+	p, err := NewPlan(img, append(opts, WithSpool())...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -306,6 +306,9 @@ func (p *Plan) removeSpool(lp *layerPlan) {
 		os.Remove(lp.spool)
 	}
 }
+
+// Close removes what the plan keeps on disk. Apply does it itself.
+func (p *Plan) Close() { p.removeSpools() }
 
 func (p *Plan) removeSpools() {
 	for _, lp := range p.layers {

@@ -78,10 +78,11 @@ func PlanIndex(idx v1.ImageIndex, opts ...Option) ([]*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading image %s: %w", d.Digest, err)
 		}
-		p, err := NewPlan(img, opts...)
+		p, err := NewPlan(img, append(opts, WithSpool())...)
 		if err != nil {
 			return nil, err
 		}
+		p.Close()
 		r := p.Report()
 		if d.Platform != nil {
 			r.Platform = d.Platform.String()

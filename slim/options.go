@@ -118,6 +118,14 @@ func WithoutTZ() Option { return func(o *options) { o.noTZ = true } }
 // (SOURCE_DATE_EPOCH); the default is the source's creation time.
 func WithCreated(t time.Time) Option { return func(o *options) { o.created = t } }
 
+// WithSpool keeps each layer's uncompressed tar in the work directory
+// while the plan lives, so that reading files out of the layers (the ELF
+// closure, scratch copies) and rewriting them cost no further pass over the
+// compressed blobs. It takes as much disk as the image's uncompressed
+// size. Apply and Scratch remove the spools; a plan that is not applied is
+// closed with Plan.Close.
+func WithSpool() Option { return func(o *options) { o.spool = true } }
+
 // WithDescription sets the text of the history entry imgslim adds,
 // typically the command line.
 func WithDescription(s string) Option { return func(o *options) { o.description = s } }

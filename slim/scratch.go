@@ -57,7 +57,7 @@ func Scratch(img v1.Image, opts ...Option) (v1.Image, *ScratchReport, error) {
 	// The closure is read in rounds and every file copied at the end:
 	// from spooled tars these are reads in place, not passes over
 	// compressed layers.
-	p, err := NewPlan(img, append(opts, func(o *options) { o.spool = true })...)
+	p, err := NewPlan(img, append(opts, WithSpool())...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -290,10 +290,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return err
 		}
 	case c.dryRun:
-		p, err := slim.NewPlan(s.img, opts...)
+		p, err := slim.NewPlan(s.img, append(opts, slim.WithSpool())...)
 		if err != nil {
 			return err
 		}
+		p.Close()
 		reports = []*slim.Report{p.Report()}
 	case s.idx != nil:
 		idx, rs, err := slim.Index(s.idx, opts...)
