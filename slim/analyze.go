@@ -127,7 +127,7 @@ func (p *Plan) isApplication(name string) bool {
 func (a *Analysis) WriteText(w io.Writer) error {
 	var b strings.Builder
 	if a.Image != "" {
-		fmt.Fprintf(&b, "%s\n", a.Image)
+		fmt.Fprintf(&b, "%s\n", Sanitize(a.Image))
 	}
 	fmt.Fprintf(&b, "total: %s uncompressed, %s compressed, %d layers\n\n", Bytes(a.Uncompressed), Bytes(a.Compressed), a.Layers)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -142,11 +142,11 @@ func (a *Analysis) WriteText(w io.Writer) error {
 	if len(a.Secrets) > 0 {
 		fmt.Fprintf(&b, "\n!!! %d SECRETS IN THIS IMAGE: rotate them !!!\n", len(a.Secrets))
 		for _, s := range a.Secrets {
-			fmt.Fprintf(&b, "  %s: %s\n", s.Where, s.What)
+			fmt.Fprintf(&b, "  %s: %s\n", Sanitize(s.Where), Sanitize(s.What))
 		}
 	}
 	for _, warn := range a.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", warn)
+		fmt.Fprintf(&b, "warning: %s\n", Sanitize(warn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

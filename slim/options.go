@@ -2,6 +2,7 @@ package slim
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"time"
@@ -91,7 +92,11 @@ func WithJobs(n int) Option {
 
 // WithLogf sets where progress goes.
 func WithLogf(f func(format string, args ...any)) Option {
-	return func(o *options) { o.logf = f }
+	// Progress lines name layers and files of the image: escape them, so
+	// a hostile name cannot forge a line or drive the terminal.
+	return func(o *options) {
+		o.logf = func(format string, args ...any) { f("%s", Sanitize(fmt.Sprintf(format, args...))) }
+	}
 }
 
 // WithSets enables built-in rule sets (see AllSets). None is enabled by

@@ -243,7 +243,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteString("\nremoved by rule set:\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, sr := range r.Sets {
-			fmt.Fprintf(tw, "  %s\t%d files\t%s\n", sr.Set, sr.Files, Bytes(sr.Bytes))
+			fmt.Fprintf(tw, "  %s\t%d files\t%s\n", Sanitize(sr.Set), sr.Files, Bytes(sr.Bytes))
 		}
 		tw.Flush()
 	}
@@ -251,9 +251,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteString("\nremoved by rule:\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, pr := range r.Removed {
-			fmt.Fprintf(tw, "  %s\t%d files\t%s\n", pr.Pattern, pr.Files, Bytes(pr.Bytes))
+			fmt.Fprintf(tw, "  %s\t%d files\t%s\n", Sanitize(pr.Pattern), pr.Files, Bytes(pr.Bytes))
 			for _, l := range pr.Largest {
-				fmt.Fprintf(tw, "    %s\t\t%s\n", l.Path, Bytes(l.Bytes))
+				fmt.Fprintf(tw, "    %s\t\t%s\n", Quote(l.Path), Bytes(l.Bytes))
 			}
 		}
 		tw.Flush()
@@ -261,10 +261,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteString("\nno path matched the removal patterns\n")
 	}
 	if len(r.Packages) > 0 {
-		fmt.Fprintf(&b, "\npackages removed (%d): %s\n", len(r.Packages), strings.Join(r.Packages, " "))
+		names := make([]string, len(r.Packages))
+		for i, n := range r.Packages {
+			names[i] = Quote(n)
+		}
+		fmt.Fprintf(&b, "\npackages removed (%d): %s\n", len(r.Packages), strings.Join(names, " "))
 	}
 	for _, k := range sortedKeys(r.PackagesKept) {
-		fmt.Fprintf(&b, "package kept: %s (%s)\n", k, r.PackagesKept[k])
+		fmt.Fprintf(&b, "package kept: %s (%s)\n", Quote(k), Sanitize(r.PackagesKept[k]))
 	}
 	if len(r.Protected) > 0 {
 		fmt.Fprintf(&b, "\nkept, needed at run time (%d paths a rule matched):\n", len(r.Protected))
@@ -273,22 +277,22 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "  … and %d more (see --report)\n", len(r.Protected)-maxListed)
 				break
 			}
-			fmt.Fprintf(&b, "  %s  (%s; %s)\n", s.Path, s.Rule, s.Why)
+			fmt.Fprintf(&b, "  %s  (%s; %s)\n", Quote(s.Path), Sanitize(s.Rule), Sanitize(s.Why))
 		}
 	}
 	if len(r.Secrets) > 0 {
 		fmt.Fprintf(&b, "\n!!! %d SECRETS FOUND IN THE SOURCE IMAGE: they were published with it, ROTATE THEM !!!\n", len(r.Secrets))
 		for _, s := range r.Secrets {
-			fmt.Fprintf(&b, "  %s: %s\n", s.Where, s.What)
+			fmt.Fprintf(&b, "  %s: %s\n", Sanitize(s.Where), Sanitize(s.What))
 		}
 	}
 	fmt.Fprintf(&b, "\nlayers rewritten: %d, dropped (left empty): %d, whiteouts dropped: %d\n", r.LayersRewritten, r.LayersDropped, r.WhiteoutsDropped)
-	fmt.Fprintf(&b, "runs as: %s\n", r.User)
+	fmt.Fprintf(&b, "runs as: %s\n", Sanitize(r.User))
 	if r.Digest != "" {
 		fmt.Fprintf(&b, "digest: %s\n", r.Digest)
 	}
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", warn)
+		fmt.Fprintf(&b, "warning: %s\n", Sanitize(warn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -559,7 +559,7 @@ func bulk(why string) bool {
 // WriteText writes the report: every file included and why, trees summed.
 func (r *ScratchReport) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "scratch image of %s\n", r.Program)
+	fmt.Fprintf(&b, "scratch image of %s\n", Quote(r.Program))
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tlayers\tcompressed\tuncompressed\tfiles\t")
 	fmt.Fprintf(tw, "source\t%d\t%s\t%s\t%d\t\n", r.Before.Layers, Bytes(r.Before.Compressed), Bytes(r.Before.Uncompressed), r.Before.Files)
@@ -584,12 +584,12 @@ func (r *ScratchReport) WriteText(w io.Writer) error {
 			s.bytes += e.Size
 			continue
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Path, Bytes(e.Size), e.Why)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", Quote(e.Path), Bytes(e.Size), Sanitize(e.Why))
 	}
 	tw.Flush()
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, k := range sortedKeys(sums) {
-		fmt.Fprintf(tw, "  %s\t%d paths\t%s\t(listed in --report)\n", k, sums[k].files, Bytes(sums[k].bytes))
+		fmt.Fprintf(tw, "  %s\t%d paths\t%s\t(listed in --report)\n", Sanitize(k), sums[k].files, Bytes(sums[k].bytes))
 	}
 	tw.Flush()
 	b.WriteString("runs as: nonroot (65532:65532)\n")
@@ -597,7 +597,7 @@ func (r *ScratchReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "digest: %s\n", r.Digest)
 	}
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", warn)
+		fmt.Fprintf(&b, "warning: %s\n", Sanitize(warn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -153,7 +153,9 @@ func exitCode(prog string, err error, stderr io.Writer) int {
 // oneLine keeps an error on one line: registry and daemon errors can span
 // several.
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
+	// A name from the image in the message is escaped: it must not drive
+	// the terminal.
+	return slim.Sanitize(strings.Join(strings.Fields(err.Error()), " "))
 }
 
 func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, stderr io.Writer) error {
@@ -331,7 +333,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			fmt.Fprintln(stdout)
 		}
 		if r.Platform != "" {
-			fmt.Fprintf(stdout, "platform %s\n", r.Platform)
+			fmt.Fprintf(stdout, "platform %s\n", slim.Sanitize(r.Platform))
 		}
 		if err := r.WriteText(stdout); err != nil {
 			return err
