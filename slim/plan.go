@@ -518,6 +518,26 @@ func (p *Plan) decideUser() error {
 		want = nonrootName
 	case isRoot(want):
 		p.warnings = append(p.warnings, "the output runs as root (--user root)")
+		// Root needs no passwd line, but the User still changes when the
+		// image ran as someone else or a group is asked for (0:GID).
+		_, g, hasGID := strings.Cut(want, ":")
+		if isRoot(current) && !hasGID {
+			p.setUser = false
+			return nil
+		}
+		p.user = &account{name: "root", home: "/root"}
+		if !hasGID {
+			return nil
+		}
+		var group []byte
+		if c := p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"); c != nil {
+			group = c.data
+		}
+		gid, err := groupID(g, group)
+		if err != nil {
+			return fmt.Errorf("bad user %q: %w", want, err)
+		}
+		p.user.gid = gid
 		return nil
 	}
 	var passwd, group []byte

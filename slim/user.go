@@ -207,3 +207,16 @@ func lookupUser(user string, passwd []byte) *account {
 	}
 	return a
 }
+
+// groupID resolves a GID or a group name of /etc/group.
+func groupID(g string, group []byte) (int, error) {
+	if n, err := strconv.Atoi(g); err == nil && n >= 0 {
+		return n, nil
+	}
+	for _, e := range parseGroup(group) {
+		if e.name == g {
+			return e.gid, nil
+		}
+	}
+	return 0, fmt.Errorf("group %q is not in /etc/group", g)
+}

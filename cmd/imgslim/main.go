@@ -114,6 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, done := parseArgs(fs, args, help, 2, "SOURCE and TARGET", stdout, stderr); done {
 		return code
 	}
+	if err := c.validate(fs.Changed("jobs")); err != nil {
+		return exitCode("imgslim", err, stderr)
+	}
 	return exitCode("imgslim", slimImage(ctx, c, fs.Arg(0), fs.Arg(1), stdout, stderr), stderr)
 }
 
@@ -173,9 +176,6 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return usagef("bad --platform %q: %w", c.platform, err)
 		}
 	}
-	if c.level < 1 || c.level > 9 {
-		return usagef("bad --compression-level %d: want 1 to 9", c.level)
-	}
 	rules, err := buildRules(c)
 	if err != nil {
 		return err
@@ -189,12 +189,6 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if maxSize, err = parseSize(c.maxSize); err != nil {
 			return usagef("bad --max-size %q: %w", c.maxSize, err)
 		}
-	}
-	if !c.scratch && (c.binary != "" || len(c.adds) > 0 || c.noTZ) {
-		return usagef("--binary, --add and --no-tz go with --scratch")
-	}
-	if err := checkUser(c.user); err != nil {
-		return err
 	}
 	// The report is written last: find out now, before any work, that it
 	// cannot be, rather than fail with the target written.
@@ -355,21 +349,6 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	return nil
 }
 
-// checkUser refuses a --user that is not NAME|UID[:GROUP|GID].
-func checkUser(u string) error {
-	if u == "" {
-		return nil
-	}
-	user, group, hasGroup := strings.Cut(u, ":")
-	switch {
-	case user == "", hasGroup && group == "", strings.Contains(group, ":"):
-		return usagef("bad --user %q: want NAME|UID[:GROUP|GID]", u)
-	case strings.HasPrefix(user, "-"), strings.HasPrefix(group, "-"):
-		return usagef("bad --user %q: negative id", u)
-	}
-	return nil
-}
-
 func buildRules(c config) (*slim.Rules, error) {
 	remove := append([]string(nil), c.remove...)
 	for _, p := range c.rules {
@@ -381,6 +360,9 @@ func buildRules(c config) (*slim.Rules, error) {
 		f.Close()
 		if err != nil {
 			return nil, usagef("reading --rules %s: %w", p, err)
+		}
+		if err := checkPatterns("--rules "+p, lines); err != nil {
+			return nil, err
 		}
 		remove = append(remove, lines...)
 	}
@@ -443,32 +425,6 @@ func chooseSets(list, skip string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// parseSize reads sizes as docker and users write them: decimal units (kB,
-// MB, GB), binary ones (KiB, MiB, GiB), or plain bytes.
-func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   float64
-	}{
-		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-		{"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-		{"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"B", 1},
-	}
-	t := strings.TrimSpace(s)
-	mult := 1.0
-	for _, u := range units {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("want a positive size such as 200MB")
-	}
-	return int64(n * mult), nil
 }
 
 func scratchOptions(c config) []slim.Option {

@@ -415,6 +415,9 @@ func TestUserFlag(t *testing.T) {
 		{"1000", "1000:1000", "runs as: u1000 (1000:1000)"},
 		{"app:root", "65532:0", "runs as: app (65532:0)"},
 		{"root", "", "warning: the output runs as root"},
+		{"0:1", "0:1", "runs as: root (0:1)"},
+		{"root:root", "0:0", "runs as: root (0:0)"},
+		{"4294967294", "4294967294:4294967294", "runs as: u4294967294 (4294967294:4294967294)"},
 	} {
 		t.Run("user "+tc.user, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")

@@ -87,19 +87,6 @@ func TestMaxSize(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"200MB": 200e6, "1.5GB": 1.5e9, "512MiB": 512 << 20, "100": 100, "10 kB": 10e3} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "-1MB", "MB", "1XB"} {
-		if _, err := parseSize(bad); err == nil {
-			t.Errorf("parseSize(%q): got no error", bad)
-		}
-	}
-}
-
 func TestAnalyzeCommand(t *testing.T) {
 	dir := t.TempDir()
 	writeLayout(t, filepath.Join(dir, "src"), "src", fixture(t, true))
