@@ -253,3 +253,54 @@ func TestBuildTools(t *testing.T) {
 		}
 	}
 }
+
+// TestPurgeKeptOnlyForStaying checks the fixed point dpkg's Purge iterates
+// to: a package kept for another is kept for one that stays. apk reaches it
+// in one pass, as what stays is what the world still reaches.
+func TestPurgeKeptOnlyForStaying(t *testing.T) {
+	db := []string{
+		block("musl"),
+		block("libkrb5-dev", "D:krb5-multidev"),
+		block("krb5-multidev", "D:comerr-dev krb5-libs"),
+		block("comerr-dev", "D:musl-dev"),
+		block("musl-dev", "D:musl"),
+		block("krb5-libs", "D:musl"),
+		block("app", "D:heimdal-dev"),
+		block("heimdal-dev", "D:comerr2-dev"),
+		block("comerr2-dev", "D:musl"),
+	}
+	for _, tc := range []struct {
+		name, world string
+		removed     []string
+		kept        map[string]string
+	}{{
+		name:    "the package that kept it goes",
+		world:   "musl\nlibkrb5-dev\nmusl-dev\ncomerr-dev\napp\n",
+		removed: []string{"comerr-dev", "krb5-libs", "krb5-multidev", "libkrb5-dev", "musl-dev"},
+		kept:    map[string]string{"heimdal-dev": "needed by app", "comerr2-dev": "needed by heimdal-dev"},
+	}, {
+		name:    "the package that kept it stays",
+		world:   "musl\nkrb5-multidev\nmusl-dev\n",
+		removed: []string{"app", "comerr2-dev", "heimdal-dev", "libkrb5-dev"},
+		kept:    map[string]string{"comerr-dev": "needed by krb5-multidev", "musl-dev": "needed by comerr-dev"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := Parse([]byte(strings.Join(db, "")), []byte(tc.world))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := d.Purge(BuildTools)
+			if !slices.Equal(r.Removed, tc.removed) {
+				t.Errorf("Removed:\ngot  %q\nwant %q", r.Removed, tc.removed)
+			}
+			if !maps.Equal(r.Kept, tc.kept) {
+				t.Errorf("Kept: got %q, want %q", r.Kept, tc.kept)
+			}
+			for pkg, why := range r.Kept {
+				if by, ok := strings.CutPrefix(why, "needed by "); ok && slices.Contains(r.Removed, by) {
+					t.Errorf("%s kept %q, which goes", pkg, why)
+				}
+			}
+		})
+	}
+}

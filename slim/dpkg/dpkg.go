@@ -301,7 +301,37 @@ type Result struct {
 // needs it in Result.Kept. For a dependency "a | b" with both asked for, the
 // first installed alternative stays. Essential, Protected and held packages
 // are kept too (apt would refuse to remove them).
+//
+// The two steps are repeated until nothing changes: an asked-for package
+// kept only because a package needs it that autoremove then takes goes
+// too, as it would if that package had been asked for in the first place
+// (libc6-dev kept for comerr-dev, itself only there for a removed
+// krb5-multidev).
 func (db *DB) Purge(match func(name string) bool) *Result {
+	return db.fixedPoint(func(p *pkg) bool { return match(p.name) })
+}
+
+// PurgeIDs is Purge with packages asked for by id, as Result.Removed and
+// Needs name them: "libssl-dev:amd64" and not "libssl-dev:i386".
+func (db *DB) PurgeIDs(match func(id string) bool) *Result {
+	return db.fixedPoint(func(p *pkg) bool { return match(p.id) })
+}
+
+func (db *DB) fixedPoint(match func(*pkg) bool) *Result {
+	gone := map[*pkg]bool{}
+	for {
+		r, removed := db.purge(match, gone)
+		if len(removed) == len(gone) {
+			return r
+		}
+		gone = removed
+	}
+}
+
+// purge is one round of Purge. The packages in gone are taken as removed
+// from the start, neither asked for nor keeping anything; it returns the
+// Result and every package it removes, gone included.
+func (db *DB) purge(match func(*pkg) bool, gone map[*pkg]bool) (*Result, map[*pkg]bool) {
 	alive := map[*pkg]bool{}
 	asked := map[*pkg]bool{}
 	kept := map[string]string{}
@@ -309,8 +339,11 @@ func (db *DB) Purge(match func(name string) bool) *Result {
 		if !p.installed {
 			continue
 		}
+		if gone[p] && !match(p) {
+			continue // autoremoved in an earlier round
+		}
 		alive[p] = true
-		if !match(p.name) {
+		if !match(p) {
 			continue
 		}
 		switch {
@@ -386,13 +419,15 @@ func (db *DB) Purge(match func(name string) bool) *Result {
 	}
 
 	r := &Result{Kept: kept, removedInfo: map[string]bool{}, removedID: map[string]bool{}, keptInfo: map[string]bool{}}
-	gone := map[int]bool{} // stanza indexes
+	stanzas := map[int]bool{} // of the removed packages
+	removed := map[*pkg]bool{}
 	for _, p := range db.pkgs {
-		if asked[p] || (alive[p] && !marked[p] && !p.required) {
+		if asked[p] || gone[p] || (alive[p] && !marked[p] && !p.required) {
+			removed[p] = true
 			r.Removed = append(r.Removed, p.id)
 			r.removedInfo[p.infoName] = true
 			r.removedID[p.id] = true
-			gone[p.stanza] = true
+			stanzas[p.stanza] = true
 			delete(kept, p.id) // kept by apt-get purge, then autoremoved
 			continue
 		}
@@ -400,9 +435,9 @@ func (db *DB) Purge(match func(name string) bool) *Result {
 			r.keptInfo[p.infoName] = true
 		}
 	}
-	r.Status = db.writeStatus(gone)
-	r.ExtendedStates = db.writeExtendedStates(gone)
-	return r
+	r.Status = db.writeStatus(stanzas)
+	r.ExtendedStates = db.writeExtendedStates(stanzas)
+	return r, removed
 }
 
 // newestOfSource drops, of several packages built from one source package,

@@ -86,6 +86,29 @@ func TestPurge(t *testing.T) {
 		ask:     []string{"make"},
 		removed: []string{"helper", "make"},
 	}, {
+		// The case of buildpack-deps: libc6-dev, asked for and manual, was
+		// kept for comerr-dev, kept for krb5-multidev, which no kept
+		// package needs; autoremove took both and left libc6-dev.
+		name: "a package kept for one that autoremove takes goes too",
+		status: []string{deb("libkrb5-dev", "Depends: krb5-multidev"), deb("krb5-multidev", "Depends: comerr-dev, libkrb5-3"),
+			deb("comerr-dev", "Depends: libc6-dev"), deb("libc6-dev", "Depends: libc6"), deb("libc6"), deb("libkrb5-3")},
+		auto:    []string{"krb5-multidev", "comerr-dev", "libkrb5-3"},
+		ask:     []string{"libkrb5-dev", "comerr-dev", "libc6-dev"},
+		removed: []string{"comerr-dev", "krb5-multidev", "libc6-dev", "libkrb5-3", "libkrb5-dev"},
+	}, {
+		name:    "a package kept for one that autoremove takes goes too, over several rounds",
+		status:  []string{deb("a", "Depends: b-dev"), deb("b-dev", "Depends: c"), deb("c", "Depends: d-dev"), deb("d-dev", "Depends: e"), deb("e", "Depends: f-dev"), deb("f-dev")},
+		auto:    []string{"a", "c", "e"},
+		ask:     []string{"b-dev", "d-dev", "f-dev"},
+		removed: []string{"a", "b-dev", "c", "d-dev", "e", "f-dev"},
+	}, {
+		name:    "a package kept for one that stays stays",
+		status:  []string{deb("app", "Depends: krb5-multidev"), deb("krb5-multidev", "Depends: comerr-dev"), deb("comerr-dev", "Depends: libc6-dev"), deb("libc6-dev")},
+		auto:    []string{"krb5-multidev", "comerr-dev"},
+		ask:     []string{"comerr-dev", "libc6-dev"},
+		kept:    map[string]string{"comerr-dev": "needed by krb5-multidev", "libc6-dev": "needed by comerr-dev"},
+		removed: nil,
+	}, {
 		name:    "Pre-Depends keeps",
 		status:  []string{deb("app", "Pre-Depends: libexpat1"), deb("libexpat1"), deb("git", "Depends: libexpat1")},
 		auto:    []string{"libexpat1"},
@@ -227,6 +250,12 @@ func TestPurge(t *testing.T) {
 			}
 			if !maps.Equal(r.Kept, want) {
 				t.Errorf("Kept: got %q, want %q", r.Kept, want)
+			}
+			// The fixed point: what keeps a package stays.
+			for pkg, why := range r.Kept {
+				if by, ok := strings.CutPrefix(why, "needed by "); ok && slices.Contains(r.Removed, by) {
+					t.Errorf("%s kept %q, which goes", pkg, why)
+				}
 			}
 		})
 	}
