@@ -12,7 +12,7 @@ export IMGSLIM_TEST_BASE              ?= imgslim-test/bookworm:minbase
 # Packages under testdata/ are not matched by ./..., so they are named.
 PKGS := ./... ./testdata/dockertest/ ./testdata/gen/
 
-.PHONY: build demo test unit services bench lint fuzz clean
+.PHONY: build demo test unit e2e test-host fuzz-short services bench lint fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/imgslim
@@ -29,16 +29,39 @@ demo: build
 services:
 	bash .ci/services
 
-# Every test, with the Docker daemon and registry they need.
+# The packages with end-to-end tests: see .ci/e2e-packages.
+E2E_PKGS = $(shell bash .ci/e2e-packages)
+
+# Every test that matters, with the services the end-to-end ones need (see
+# "Tests" in README.md): vet (each build), unit tests under the race
+# detector, end-to-end tests without it, a short fuzz of each target.
 test: services
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 40m $(PKGS)
+	$(GO) vet -tags e2e $(PKGS)
+	$(GO) vet -tags host $(PKGS)
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory fuzz-short
+
+# Unit tests: no daemon, no registry, no network; under the race detector.
+# Tests that need a service call testdata/dockertest, which skips them in a
+# binary built without -tags e2e.
+unit:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# End-to-end tests: files tagged //go:build e2e and the tests that call
+# testdata/dockertest, against the services; without -race (the images are
+# GB-sized). In CI (CI=true) a missing service fails the test.
+e2e: services
+	$(GO) test -tags e2e -count=1 -timeout 45m $(E2E_PKGS)
+
+# Opt-in tests that depend on this host and the network (README.md, Tests).
+test-host:
+	$(GO) test -tags host -count=1 -timeout 30m -v -run 'TestHostLddEverything|TestRealNpm' ./slim/elfdeps/ ./slim/npm/
+
+fuzz-short:
 	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=20s ./layers/
 	$(GO) test -run='^$$' -fuzz=FuzzResolve -fuzztime=20s ./slim/elfdeps/
-
-# Unit tests only: no daemon, no registry.
-unit:
-	$(GO) test -short -race ./...
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=5m ./layers/
@@ -50,6 +73,8 @@ bench: build
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e $(PKGS)
+	$(GO) vet -tags host $(PKGS)
 
 clean:
 	rm -rf bin demo-out

@@ -1,3 +1,39 @@
+// Tests of the imgslim command come in two builds (README.md, "Tests").
+//
+// Unit tests, in untagged files, run by `make unit` under -race: fixtures
+// built in code (fixture, multiFixture, layerOf), places that need no service
+// (OCI layouts and archives in t.TempDir(), memRegistry). No Docker daemon,
+// no registry, no network.
+//
+// End-to-end tests, run by `make e2e` without -race against the services of
+// .ci/services. To add one, put it in a file named *_e2e_test.go that starts
+//
+//	//go:build e2e
+//
+//	package main
+//
+// and in it:
+//
+//   - get every service from testdata/dockertest: dockertest.Require(t) (the
+//     daemon), dockertest.Registry(t), dockertest.BaseImage(t), a fixture app
+//     (dockertest.NodeTSApp(t), ...: built once per machine, cached by the hash
+//     of its recipe). Do not skip on your own: these skip when run by hand
+//     without the service and fail when CI=true;
+//   - read a fixture as "docker-archive:"+dockertest.Saved(t, tag), saved once
+//     per image and shared by every test and run, rather than
+//     "docker-daemon:"+tag, which is another docker save of up to 1.5 GB;
+//     keep docker-daemon: where the daemon is what the test is about;
+//   - call t.Parallel() first, unless the test uses t.Setenv or must run
+//     alone; run fixture apps with dockertest.RunApp, which serialises the
+//     users of one fixed port;
+//   - name what it creates in the daemon "imgslim-test/<area>-...:"+uniq() and
+//     remove it (rmiOnCleanup; dockertest.BuildImage and RunDetached do);
+//   - run the command with imgslim(t, args...) or mustSlim.
+//
+// A table of cases of which only some need a service may stay in an untagged
+// file: those cases call dockertest.Require(t) (or Registry) first, which
+// skips them in the unit build; the e2e build compiles the untagged files too
+// and runs every case.
 package main
 
 import (

@@ -287,13 +287,7 @@ func imageLabel(image, label string) string {
 // it. flock locks conflict between two opens in one process too.
 func lockFile(t testing.TB, name string) (unlock func()) {
 	t.Helper()
-	clean := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
-			return r
-		}
-		return '_'
-	}, name)
-	p := filepath.Join(os.TempDir(), "imgslim-dockertest-"+clean+".lock")
+	p := filepath.Join(os.TempDir(), "imgslim-dockertest-"+fileSafe(name)+".lock")
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
 		t.Fatalf("lock %s: %v", p, err)

@@ -8,8 +8,10 @@
 //	IMGSLIM_TEST_REGISTRY_PASSWORD=imgslim-test
 //	IMGSLIM_TEST_BASE=imgslim-test/bookworm:minbase
 //
-// When a service is missing, the test is skipped, unless CI is true: then a
-// missing service is a failure, so CI cannot pass by skipping everything.
+// Only test binaries built with -tags e2e use them (see E2E): without the tag,
+// Require, Registry and BaseImage skip the test, so `make unit` needs no
+// service. With the tag, a missing service skips the test, unless CI is true:
+// then it is a failure, so CI cannot pass by skipping everything.
 //
 // The package lives under testdata so that `go test ./...` and `go vet ./...`
 // leave it out of the product packages; tests import it explicitly as
@@ -47,6 +49,14 @@ const (
 // CommandTimeout bounds every docker command run by this package.
 var CommandTimeout = 5 * time.Minute
 
+// notE2E skips the test when the binary was built without -tags e2e.
+func notE2E(t testing.TB) {
+	t.Helper()
+	if !E2E {
+		t.Skip("end-to-end: needs the test services; runs with -tags e2e (make e2e)")
+	}
+}
+
 // unavailable skips the test, or fails it when CI is true.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
@@ -64,10 +74,12 @@ var dockerInfo = sync.OnceValue(func() error {
 	return err
 })
 
-// Require skips the test when the Docker daemon does not answer `docker info`
-// (fails it when CI is true).
+// Require skips the test when the binary was built without -tags e2e, or when
+// the Docker daemon does not answer `docker info` (fails it then when CI is
+// true).
 func Require(t testing.TB) {
 	t.Helper()
+	notE2E(t)
 	if err := dockerInfo(); err != nil {
 		unavailable(t, "docker daemon not reachable: %v", err)
 	}
@@ -79,6 +91,7 @@ func Require(t testing.TB) {
 // credentials.
 func Registry(t testing.TB) (host, user, pass string) {
 	t.Helper()
+	notE2E(t)
 	host, user, pass = os.Getenv(EnvRegistry), os.Getenv(EnvRegistryUser), os.Getenv(EnvRegistryPassword)
 	if host == "" {
 		unavailable(t, "%s not set", EnvRegistry)

@@ -1,97 +1,9 @@
 package dockertest
 
 import (
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
-	"time"
 )
-
-// serverSource is a static HTTP server run inside the test image: it listens
-// on 127.0.0.1:PORT (PORT from its first argument) and reports its uid.
-const serverSource = `package main
-
-import (
-	"fmt"
-	"log"
-	"net/http"
-	"os"
-)
-
-func main() {
-	addr := "127.0.0.1:" + os.Args[1]
-	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "imgslim dockertest uid=%d\n", os.Getuid())
-	})
-	log.Printf("listening on %s", addr)
-	log.Fatal(http.ListenAndServe(addr, nil))
-}
-`
-
-func TestBuildRunServe(t *testing.T) {
-	base := BaseImage(t)
-
-	// A static binary: the minbase image has libc, but nothing should depend on it.
-	src := t.TempDir()
-	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(serverSource), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command("go", "build", "-trimpath", "-o", "server", "main.go")
-	build.Dir = src
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOFLAGS=", "GOWORK=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build server: %v\n%s", err, out)
-	}
-	server, err := os.ReadFile(filepath.Join(src, "server"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	tag := fmt.Sprintf("imgslim-test/dockertest-server:%d-%d", os.Getpid(), time.Now().UnixNano())
-	BuildImage(t, tag, map[string][]byte{"bin/server": server}, `FROM `+base+`
-COPY bin/server /usr/local/bin/imgslim-dockertest-server
-USER 65534
-ENTRYPOINT ["/usr/local/bin/imgslim-dockertest-server"]
-`)
-	if got := Docker(t, "image", "inspect", "--format", "{{.Config.User}}", tag); got != "65534" {
-		t.Errorf("image %s user: got %q, want %q", tag, got, "65534")
-	}
-
-	port := freePort(t)
-	id := RunDetached(t, tag, strconv.Itoa(port))
-
-	body := WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 30*time.Second)
-	if got, want := strings.TrimSpace(string(body)), "imgslim dockertest uid=65534"; got != want {
-		t.Errorf("GET /: got %q, want %q", got, want)
-	}
-	if got, want := Docker(t, "exec", id, "id", "-u"), "65534"; got != want {
-		t.Errorf("docker exec %.12s id -u: got %q, want %q", id, got, want)
-	}
-}
-
-func TestRegistry(t *testing.T) {
-	host, user, _ := Registry(t)
-	if host == "" || user == "" {
-		t.Errorf("Registry: got host %q user %q, want both set", host, user)
-	}
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // recorder is a testing.TB that records Skipf and Fatalf instead of acting.
 type recorder struct {
