@@ -25,8 +25,11 @@ func (p *Plan) chooseBuildTools() error {
 	if status, ok := p.content("/var/lib/dpkg/status"); ok {
 		return p.purgeDpkg(status)
 	}
-	if installed, ok := p.content(apk.InstalledPath); ok && p.enabled(SetBuildTools) {
+	if installed, ok := p.content(apk.InstalledPath); ok && (p.enabled(SetBuildTools) || p.enabled(SetPackages)) {
 		return p.purgeApk(installed)
+	}
+	if len(p.o.keepPackages) > 0 {
+		return fmt.Errorf("--keep-package: the image has no dpkg or apk database")
 	}
 	return nil
 }
@@ -45,14 +48,18 @@ func docPackage(name string) bool {
 	return strings.HasSuffix(name, "-doc") || strings.HasSuffix(name, "-docs") || name == "manpages" || name == "manpages-dev" || name == "info" || name == "install-info"
 }
 
-// purgeSet names the set a package goes with.
-func (p *Plan) purgeSet(name string) (string, bool) {
-	name = strings.SplitN(name, ":", 2)[0]
+// purgeSet names the set a package goes with: the buildtools and docs
+// sets by name, the packages set every package it does not need (p.needs,
+// by id).
+func (p *Plan) purgeSet(id string) (string, bool) {
+	name := strings.SplitN(id, ":", 2)[0]
 	switch {
 	case p.enabled(SetBuildTools) && (dpkg.BuildTools(name) || ecosystemTools[name]):
 		return SetBuildTools, true
 	case p.enabled(SetDocs) && docPackage(name):
 		return SetDocs, true
+	case p.needs != nil && p.needs[id] == "":
+		return SetPackages, true
 	}
 	return "", false
 }
@@ -96,6 +103,22 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		}
 	}
 	keep := map[string]bool{}
+	if p.enabled(SetPackages) {
+		db, err := dpkg.Parse(status, ext)
+		if err != nil {
+			return fmt.Errorf("packages: reading dpkg's database: %w", err)
+		}
+		roots, err := p.dpkgRoots(db, lists)
+		if err != nil {
+			return err
+		}
+		p.needs = db.Needs(roots)
+		// Marked manual, as `apt-mark manual` would: autoremove in the
+		// output must not take what the program needs.
+		for _, name := range rootNames(roots) {
+			keep[name] = true
+		}
+	}
 	var res *dpkg.Result
 	for range 8 {
 		db, err := dpkg.Parse(status, manual(ext, keep))
@@ -103,9 +126,9 @@ func (p *Plan) purgeDpkg(status []byte) error {
 			p.warnings = append(p.warnings, fmt.Sprintf("buildtools: skipping dpkg: %v", err))
 			return nil
 		}
-		res = db.Purge(func(name string) bool {
-			_, ok := p.purgeSet(name)
-			return ok && !keep[name]
+		res = db.PurgeIDs(func(id string) bool {
+			_, ok := p.purgeSet(id)
+			return ok && !keep[strings.SplitN(id, ":", 2)[0]]
 		})
 		grew := false
 		for _, r := range res.Removed {
@@ -137,7 +160,9 @@ func (p *Plan) purgeDpkg(status []byte) error {
 			continue
 		}
 		set, asked := p.purgeSet(owner[f])
-		if !asked {
+		if !asked && p.needs != nil {
+			set = SetPackages
+		} else if !asked {
 			set = SetBuildTools // what only the removed packages needed
 			if p.enabled(SetDocs) && !p.enabled(SetBuildTools) {
 				set = SetDocs
@@ -147,7 +172,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		p.setPaths[real] = setChoice{set: set, why: "packages purged with dpkg's file lists", exact: true}
 	}
 	for _, name := range res.InfoFiles(infoNames) {
-		p.setPaths[path.Join(dpkg.InfoDir, name)] = setChoice{set: SetBuildTools, why: "packages purged with dpkg's file lists"}
+		p.setPaths[path.Join(dpkg.InfoDir, name)] = setChoice{set: p.databaseSet(), why: "packages purged with dpkg's file lists"}
 	}
 	p.replace["/var/lib/dpkg/status"] = res.Status
 	if res.ExtendedStates != nil {
@@ -165,7 +190,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		p.replace[path.Join(dpkg.TriggersDir, name)] = b
 	}
 	for _, name := range gone {
-		p.setPaths[path.Join(dpkg.TriggersDir, name)] = setChoice{set: SetBuildTools, why: "dpkg triggers"}
+		p.setPaths[path.Join(dpkg.TriggersDir, name)] = setChoice{set: p.databaseSet(), why: "dpkg triggers"}
 	}
 	admin := map[string][]byte{}
 	for _, name := range p.view.list(dpkg.AltAdminDir) {
@@ -184,7 +209,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: alternatives: %v", err))
 	} else {
 		for _, name := range alt.Remove {
-			p.setPaths[p.realPath(name)] = setChoice{set: SetBuildTools, why: "alternatives of removed packages"}
+			p.setPaths[p.realPath(name)] = setChoice{set: p.databaseSet(), why: "alternatives of removed packages"}
 		}
 		for name, b := range alt.Write {
 			p.replace[name] = b
@@ -195,13 +220,31 @@ func (p *Plan) purgeDpkg(status []byte) error {
 	}
 	p.packages = res.Removed
 	p.packagesKept = map[string]string{}
+	if p.needs == nil {
+		for k := range keep {
+			p.packagesKept[k] = "holds what the program needs"
+		}
+	}
+	// The packages set says why every package that stays does.
+	for k, v := range p.needs {
+		p.packagesKept[k] = v
+	}
 	for k, v := range res.Kept {
 		p.packagesKept[k] = v
 	}
-	for k := range keep {
-		p.packagesKept[k] = "holds what the program needs"
-	}
 	return nil
+}
+
+// databaseSet is the set the package database's own files (info files,
+// triggers, alternatives) go with.
+func (p *Plan) databaseSet() string {
+	switch {
+	case p.enabled(SetBuildTools):
+		return SetBuildTools
+	case p.enabled(SetPackages):
+		return SetPackages
+	}
+	return SetDocs
 }
 
 // manual returns extended_states without the Auto-Installed marks of the
@@ -263,8 +306,24 @@ func (p *Plan) purgeApk(installed []byte) error {
 		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: skipping apk: %v", err))
 		return nil
 	}
-	keep := map[string]bool{}
-	res := db.Purge(func(name string) bool { return apk.BuildTools(name) && !keep[name] })
+	ask := func(name string) bool { return p.enabled(SetBuildTools) && apk.BuildTools(name) }
+	if p.enabled(SetPackages) {
+		roots, err := p.apkRoots(db)
+		if err != nil {
+			return err
+		}
+		p.needs = db.Needs(roots)
+		// The roots join the world, as `apk add` would put them there,
+		// and the world entries of what goes leave it.
+		if db, err = apk.Parse(installed, db.NewWorld(p.needs, roots)); err != nil {
+			return fmt.Errorf("packages: %w", err)
+		}
+		ask = func(name string) bool {
+			_, ok := p.purgeSet(name)
+			return ok || apk.BuildTools(name) && p.enabled(SetBuildTools)
+		}
+	}
+	res := db.Purge(ask)
 	if len(res.Removed) == 0 {
 		return nil
 	}
@@ -276,7 +335,11 @@ func (p *Plan) purgeApk(installed []byte) error {
 		if _, protected := p.isProtected(real); protected {
 			return fmt.Errorf("buildtools: apk package holding %s, which the program needs, would go: rerun with --skip buildtools", real)
 		}
-		p.setPaths[real] = setChoice{set: SetBuildTools, why: "packages deleted with apk's database", exact: true}
+		set := SetBuildTools
+		if !p.enabled(SetBuildTools) || !apk.BuildTools(res.Owner(f)) && p.needs != nil {
+			set = SetPackages
+		}
+		p.setPaths[real] = setChoice{set: set, why: "packages deleted with apk's database", exact: true}
 	}
 	p.replace[apk.InstalledPath] = res.Installed
 	if res.World != nil {
@@ -291,7 +354,13 @@ func (p *Plan) purgeApk(installed []byte) error {
 		}
 	}
 	p.packages = res.Removed
-	p.packagesKept = res.Kept
+	p.packagesKept = map[string]string{}
+	for k, v := range p.needs {
+		p.packagesKept[k] = v
+	}
+	for k, v := range res.Kept {
+		p.packagesKept[k] = v
+	}
 	return nil
 }
 

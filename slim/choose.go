@@ -103,6 +103,9 @@ func (p *Plan) chooseSets() error {
 			}
 		}
 	}
+	if p.enabled(SetPackages) {
+		return p.chooseBuildTools() // the same purge, with more asked for
+	}
 	return nil
 }
 

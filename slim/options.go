@@ -31,6 +31,8 @@ type options struct {
 	adds        []string
 	noTZ        bool
 	created     time.Time
+	// keepPackages are --keep-package's names (see WithKeepPackages).
+	keepPackages []string
 }
 
 // makeOptions applies opts over the defaults, which live here and only here.

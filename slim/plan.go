@@ -122,7 +122,8 @@ type Plan struct {
 	// packages the buildtools set removes, and those asked for that stay.
 	packages     []string
 	packagesKept map[string]string
-	purged       bool // the package sets ran
+	needs        map[string]string // what the packages set keeps, by id, with why
+	purged       bool              // the package sets ran
 }
 
 // setChoice is a path a rule set removes, and why. An exact choice takes

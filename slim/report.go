@@ -175,7 +175,7 @@ func (p *Plan) newReport() *Report {
 		sr.Files += pr.Files
 		sr.Bytes += pr.Bytes
 	}
-	for _, set := range append(AllSets, "patterns") {
+	for _, set := range append(append(AllSets[:len(AllSets):len(AllSets)], OptInSets...), "patterns") {
 		if sr := bySet[set]; sr != nil {
 			r.Sets = append(r.Sets, *sr)
 		}

@@ -22,10 +22,17 @@ const (
 	SetDocs       = "docs"
 	SetBuildTools = "buildtools"
 	SetSecrets    = "secrets"
+	// SetPackages purges the packages the program does not need; opt-in.
+	SetPackages = "packages"
 )
 
-// AllSets lists every built-in set.
+// AllSets lists every built-in set "all" stands for.
 var AllSets = []string{SetCaches, SetVCS, SetDevDeps, SetSources, SetDocs, SetBuildTools, SetSecrets}
+
+// OptInSets are the built-in sets "all" leaves out: they change what the
+// image can do (no package a shell session would want stays), so a user
+// asks for them by name.
+var OptInSets = []string{SetPackages}
 
 // ParseSets reads a comma-separated list of set names; "all" and "none"
 // stand for every set and no set.
@@ -40,11 +47,11 @@ func ParseSets(list string) ([]string, error) {
 		case "none":
 		default:
 			known := false
-			for _, k := range AllSets {
+			for _, k := range append(AllSets[:len(AllSets):len(AllSets)], OptInSets...) {
 				known = known || k == s
 			}
 			if !known {
-				return nil, fmt.Errorf("unknown rule set %q (known: %s)", s, strings.Join(AllSets, ", "))
+				return nil, fmt.Errorf("unknown rule set %q (known: %s)", s, strings.Join(append(AllSets[:len(AllSets):len(AllSets)], OptInSets...), ", "))
 			}
 			out = append(out, s)
 		}

@@ -75,6 +75,7 @@ type config struct {
 	scratch, noTZ              bool
 	binary                     string
 	adds                       []string
+	keepPackages               []string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -100,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.overwrite, "overwrite", false, "allow TARGET to be the same location as SOURCE")
 	fs.IntVar(&c.jobs, "jobs", 0, "layers processed at once (default: the number of CPUs)")
 	fs.IntVar(&c.level, "compression-level", 6, "gzip `LEVEL` (1-9) of rewritten layers")
-	fs.StringVar(&c.sets, "sets", "all", "built-in rule `LIST` to apply, comma-separated: "+strings.Join(slim.AllSets, ",")+", all or none")
+	fs.StringVar(&c.sets, "sets", "all", "built-in rule `LIST` to apply, comma-separated: "+strings.Join(slim.AllSets, ",")+", all or none; and "+strings.Join(slim.OptInSets, ",")+", which all leaves out")
 	fs.StringVar(&c.skip, "skip", "", "built-in rule `LIST` to leave out of --sets")
 	fs.BoolVar(&c.scrub, "scrub-history", false, "empty the created_by commands of the output's history (they can hold secrets)")
 	fs.StringVar(&c.maxSize, "max-size", "", "fail, writing nothing, when the output's uncompressed size exceeds `SIZE` (e.g. 200MB, 1.5GB, 512MiB)")
@@ -108,6 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.binary, "binary", "", "with --scratch: the `PATH` of the program in the image (default: the Entrypoint/Cmd's)")
 	fs.StringArrayVar(&c.adds, "add", nil, "with --scratch: also copy the tree at `PATH` (repeatable), as COPY --from")
 	fs.BoolVar(&c.noTZ, "no-tz", false, "with --scratch: leave out /usr/share/zoneinfo")
+	fs.StringArrayVar(&c.keepPackages, "keep-package", nil, "with the packages set: keep the package `NAME` and what it depends on (repeatable)")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
 	help := fs.BoolP("help", "h", false, "show this help")
 
@@ -184,6 +186,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	if err != nil {
 		return err
 	}
+	if len(c.keepPackages) > 0 && !slices.Contains(sets, slim.SetPackages) {
+		return usagef("--keep-package goes with the packages set (--sets all,packages)")
+	}
 	var maxSize int64
 	if c.maxSize != "" {
 		if maxSize, err = parseSize(c.maxSize); err != nil {
@@ -247,6 +252,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		slim.WithLogf(logf),
 		slim.WithDescription(describe(c)),
 		slim.WithSets(sets...),
+		slim.WithKeepPackages(c.keepPackages...),
 	}
 	if c.scrub {
 		opts = append(opts, slim.WithScrubHistory())
@@ -398,6 +404,9 @@ func describe(c config) string {
 	}
 	if c.skip != "" {
 		parts = append(parts, "--skip", c.skip)
+	}
+	for _, p := range c.keepPackages {
+		parts = append(parts, "--keep-package", p)
 	}
 	if c.scrub {
 		parts = append(parts, "--scrub-history")

@@ -42,6 +42,7 @@ type pkg struct {
 	provides      []string // names only
 	installIf     []dep
 	paths         []string // "/dir" for F:, "/dir/file" for R:
+	files         []string // the R: ones alone
 	start, end    int      // raw bytes of the block, blank lines after it included
 }
 
@@ -157,11 +158,12 @@ func Parse(installed, world []byte) (*DB, error) {
 			dir = val
 			cur.paths = append(cur.paths, "/"+dir)
 		case 'R':
-			if dir == "" {
-				cur.paths = append(cur.paths, "/"+val)
-			} else {
-				cur.paths = append(cur.paths, "/"+dir+"/"+val)
+			f := "/" + val
+			if dir != "" {
+				f = "/" + dir + "/" + val
 			}
+			cur.paths = append(cur.paths, f)
+			cur.files = append(cur.files, f)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading installed: line %d: %w", lineN, err)
@@ -231,14 +233,7 @@ func (db *DB) Purge(match func(name string) bool) *Result {
 			asked[p] = true
 		}
 	}
-	why := map[*pkg]string{} // staying package -> why
-	var queue []*pkg
-	stay := func(p *pkg, reason string) {
-		if _, ok := why[p]; !ok {
-			why[p] = reason
-			queue = append(queue, p)
-		}
-	}
+	from := map[*pkg]string{} // where apk starts: what the world names
 	var world []dep
 	if db.hasWorld {
 		for _, d := range db.world {
@@ -248,59 +243,20 @@ func (db *DB) Purge(match func(name string) bool) *Result {
 			world = append(world, d)
 			if !d.conflict {
 				for _, p := range db.providers[d.name] {
-					stay(p, "in world as "+d.raw)
+					if _, ok := from[p]; !ok {
+						from[p] = "in world as " + d.raw
+					}
 				}
 			}
 		}
 	} else {
 		for _, p := range db.pkgs {
 			if !asked[p] {
-				stay(p, "no world file")
+				from[p] = "no world file"
 			}
 		}
 	}
-	for {
-		for len(queue) > 0 {
-			p := queue[0]
-			queue = queue[1:]
-			for _, d := range p.deps {
-				if d.conflict {
-					continue
-				}
-				for _, q := range db.providers[d.name] {
-					stay(q, "needed by "+p.name)
-				}
-			}
-		}
-		// install_if: a package whose conditions all stay, stays.
-		for _, p := range db.pkgs {
-			if _, ok := why[p]; ok || len(p.installIf) == 0 {
-				continue
-			}
-			met, by := true, []string{}
-			for _, d := range p.installIf {
-				has := false
-				for _, q := range db.providers[d.name] {
-					if _, ok := why[q]; ok {
-						has = true
-					}
-				}
-				if has == d.conflict {
-					met = false
-					break
-				}
-				if !d.conflict {
-					by = append(by, d.name)
-				}
-			}
-			if met {
-				stay(p, "install_if "+strings.Join(by, " "))
-			}
-		}
-		if len(queue) == 0 {
-			break
-		}
-	}
+	why := db.reach(from)
 
 	r := &Result{Kept: map[string]string{}, db: db, removed: map[*pkg]bool{}}
 	var out bytes.Buffer

@@ -1,0 +1,208 @@
+package slim
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/imgslim/imgslim/layers"
+	"github.com/imgslim/imgslim/slim/apk"
+	"github.com/imgslim/imgslim/slim/dpkg"
+)
+
+// The "packages" set (opt-in: not part of "all") purges every package of
+// the image's dpkg or apk database that the program does not need at run
+// time, as `apt-get purge … && apt-get autoremove --purge` or `apk del`
+// would, and leaves the database saying so. What stays:
+//
+//   - the packages that hold a file the program needs: its ELF closure and
+//     what protect keeps (CA certificates, account and loader files), the
+//     interpreter's run-time libraries (for Python the standard library
+//     and dist-packages; for Node.js the Debian modules the application
+//     names and its node_modules lacks), and what --keep patterns keep;
+//   - what the user names with --keep-package;
+//   - Debian's Essential, Protected, held and Priority: required packages
+//     (apt among them, so apt-get still works), or Alpine's base system
+//     (apk-tools, busybox, musl...);
+//   - what they depend on (Depends and Pre-Depends; not Recommends).
+//
+// The roots are marked manually installed, so that autoremove in the
+// output does not take them.
+
+// WithKeepPackages names packages the packages set keeps, with what they
+// depend on: "libcurl4", or "libc6:amd64" for one architecture.
+func WithKeepPackages(names ...string) Option {
+	return func(o *options) { o.keepPackages = append(o.keepPackages, names...) }
+}
+
+// runtimeFile reports whether the program loads real (a path of the image,
+// not a directory) at run time, and why: it is protected, under an
+// interpreter's run-time library tree, or kept by the user's --keep.
+type runtimeFiles struct {
+	p     *Plan
+	trees []string // interpreters' run-time trees
+	why   map[string]string
+}
+
+func (p *Plan) runtimeFiles() *runtimeFiles {
+	rf := &runtimeFiles{p: p, why: map[string]string{}}
+	interp := ""
+	if p.app.program != "" {
+		interp = interpreterKind(path.Base(p.app.program))
+	}
+	for _, name := range sortedKeys(p.protected) {
+		if interp == "" {
+			interp = interpreterKind(path.Base(name))
+		}
+	}
+	switch interp {
+	case "":
+	case "node":
+		// Node.js looks in its global directories only for what the
+		// application's node_modules lacks.
+		rf.trees = p.nodeGlobalModules()
+	default:
+		for _, d := range runtimeDirs[interp] {
+			rf.trees = append(rf.trees, p.versionDirs(d)...)
+		}
+	}
+	return rf
+}
+
+// nodeGlobalModules returns the directories of Debian's global Node.js
+// modules (/usr/share/nodejs/NAME, /usr/lib/nodejs/NAME) that the
+// application's package.json depends on and its node_modules lacks.
+func (p *Plan) nodeGlobalModules() []string {
+	a := p.app
+	if a.appDir == "" {
+		return nil
+	}
+	b, ok := p.content(path.Join(a.appDir, "package.json"))
+	if !ok {
+		return nil
+	}
+	var pkg struct {
+		Dependencies         map[string]string `json:"dependencies"`
+		OptionalDependencies map[string]string `json:"optionalDependencies"`
+		PeerDependencies     map[string]string `json:"peerDependencies"`
+	}
+	if json.Unmarshal(b, &pkg) != nil {
+		return nil
+	}
+	var out []string
+	for _, deps := range []map[string]string{pkg.Dependencies, pkg.OptionalDependencies, pkg.PeerDependencies} {
+		for _, name := range sortedKeys(deps) {
+			if p.view.exists(path.Join(a.appDir, "node_modules", name)) {
+				continue
+			}
+			for _, d := range runtimeDirs["node"] {
+				if g := path.Join(d, name); p.view.exists(g) {
+					out = append(out, g)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// needs reports whether the program needs real at run time, and why.
+func (rf *runtimeFiles) needs(real string) (string, bool) {
+	p := rf.p
+	if why, ok := rf.why[real]; ok {
+		return why, why != ""
+	}
+	why := ""
+	n, ok := p.view.lookup(real)
+	switch {
+	case !ok || n.typ == tar.TypeDir || p.isDirLink(real):
+		// Directories are shared by many packages, and a path the image
+		// lacks holds nothing.
+	default:
+		if reason, ok := p.isProtected(real); ok {
+			why = reason
+			break
+		}
+		for _, t := range rf.trees {
+			if layers.Within(real, t) {
+				why = "run-time library (" + t + ")"
+				break
+			}
+		}
+		if why == "" && p.o.rules != nil && p.o.rules.keep != nil {
+			if kept, pat := p.o.rules.keep.match(real); kept {
+				why = "--keep " + pat
+			}
+		}
+	}
+	rf.why[real] = why
+	return why, why != ""
+}
+
+// dpkgRoots returns the packages the packages set starts from, by id or
+// name, with why: those holding what the program needs, and
+// --keep-package's.
+func (p *Plan) dpkgRoots(db *dpkg.DB, lists map[string][]byte) (map[string]string, error) {
+	roots := map[string]string{}
+	for _, name := range p.o.keepPackages {
+		if len(db.IDs(name)) == 0 && len(db.IDs(strings.SplitN(name, ":", 2)[0])) == 0 {
+			return nil, fmt.Errorf("--keep-package %s: no such package is installed", name)
+		}
+		roots[name] = "--keep-package"
+	}
+	rf := p.runtimeFiles()
+	for id, f := range db.Owners(lists, func(line string) bool {
+		_, ok := rf.needs(p.realPath(line))
+		return ok
+	}) {
+		if _, ok := roots[id]; !ok {
+			why, _ := rf.needs(p.realPath(f))
+			roots[id] = "holds " + f + " (" + why + ")"
+		}
+	}
+	return roots, nil
+}
+
+// apkRoots is dpkgRoots for apk.
+func (p *Plan) apkRoots(db *apk.DB) (map[string]string, error) {
+	roots := map[string]string{}
+	installed := map[string]bool{}
+	for _, name := range db.Installed() {
+		installed[name] = true
+	}
+	for _, name := range p.o.keepPackages {
+		if !installed[name] {
+			return nil, fmt.Errorf("--keep-package %s: no such package is installed", name)
+		}
+		roots[name] = "--keep-package"
+	}
+	rf := p.runtimeFiles()
+	for name, f := range db.Owners(func(f string) bool {
+		_, ok := rf.needs(p.realPath(layers.Clean(f)))
+		return ok
+	}) {
+		if _, ok := roots[name]; !ok {
+			why, _ := rf.needs(p.realPath(layers.Clean(f)))
+			roots[name] = "holds " + f + " (" + why + ")"
+		}
+	}
+	return roots, nil
+}
+
+// rootNames returns the package names of roots (ids lose their
+// architecture), sorted.
+func rootNames(roots map[string]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for id := range roots {
+		name := strings.SplitN(id, ":", 2)[0]
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
