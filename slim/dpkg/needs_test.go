@@ -142,7 +142,7 @@ func TestNeeds(t *testing.T) {
 				}
 			}
 			if want := slices.Sorted(maps.Keys(got)); !slices.Equal(stay, want) {
-				t.Errorf("after the purge:\n%s", setDiff("installed", stay, "Needs", want))
+				t.Errorf("after the purge, installed:\n%q\nNeeds:\n%q", stay, want)
 			}
 		})
 	}
