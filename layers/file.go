@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -44,5 +45,6 @@ func (l *fileLayer) Compressed() (io.ReadCloser, error) {
 
 // Uncompressed implements v1.Layer.
 func (l *fileLayer) Uncompressed() (io.ReadCloser, error) {
-	return Open(l)
+	// A layer imgslim wrote itself: its own bytes, no limit to enforce.
+	return Open(context.Background(), l, Limit{Ratio: 1 << 40})
 }

@@ -3,6 +3,7 @@ package layers
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"io"
 	"testing"
 
@@ -81,7 +82,7 @@ func gzLayer(t testing.TB, files ...file) v1.Layer {
 func entries(t testing.TB, l v1.Layer) []file {
 	t.Helper()
 	var out []file
-	if _, err := Scan(l, func(h *tar.Header, r io.Reader) error {
+	if _, err := Scan(context.Background(), l, func(h *tar.Header, r io.Reader) error {
 		b, err := io.ReadAll(r)
 		out = append(out, file{Header: *h, body: string(b)})
 		return err

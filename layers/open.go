@@ -3,8 +3,10 @@ package layers
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -30,8 +32,18 @@ var (
 // Closing the returned reader first drains the blob, so a layer whose digest
 // is checked at EOF (every remote and layout layer) is always verified, even
 // when the caller stopped at the tar end-of-archive marker.
-func Open(l v1.Layer) (io.ReadCloser, error) {
+//
+// Every read checks ctx, so a cancelled run stops within one read, and the
+// stream may not grow past what lim allows for the blob's size.
+func Open(ctx context.Context, l v1.Layer, lim Limit) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	digest, err := l.Digest()
+	if err != nil {
+		return nil, err
+	}
+	size, err := l.Size()
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +68,7 @@ func Open(l v1.Layer) (io.ReadCloser, error) {
 			return nil, fmt.Errorf("opening gzip stream: %w", err)
 		}
 		ra := readAhead(zr)
-		return &decompressed{Reader: ra, close: func() error { ra.Close(); return zr.Close() }, src: br, blob: rc}, nil
+		return &decompressed{Reader: guard(ctx, ra, lim, size, digest), close: func() error { ra.Close(); return zr.Close() }, src: br, blob: rc}, nil
 	case bytes.HasPrefix(magic, zstdMagic):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
@@ -64,9 +76,9 @@ func Open(l v1.Layer) (io.ReadCloser, error) {
 			return nil, fmt.Errorf("opening zstd stream: %w", err)
 		}
 		ra := readAhead(zr)
-		return &decompressed{Reader: ra, close: func() error { ra.Close(); zr.Close(); return nil }, src: br, blob: rc}, nil
+		return &decompressed{Reader: guard(ctx, ra, lim, size, digest), close: func() error { ra.Close(); zr.Close(); return nil }, src: br, blob: rc}, nil
 	default:
-		return &decompressed{Reader: br, close: func() error { return nil }, src: br, blob: rc}, nil
+		return &decompressed{Reader: guard(ctx, br, lim, size, digest), close: func() error { return nil }, src: br, blob: rc}, nil
 	}
 }
 
@@ -119,4 +131,104 @@ func (d *decompressed) Close() error {
 		}
 	}
 	return nil
+}
+
+// DefaultRatio and MinExpansion make the default Limit: a layer's stream
+// may reach 100 times its blob's size, and 1 GiB whatever the blob. Real
+// layers expand 2 to 10 times; only long runs of one byte go much further,
+// which is what a decompression bomb is made of.
+const (
+	DefaultRatio = 100
+	MinExpansion = 1 << 30
+)
+
+// minExpansion is MinExpansion, lowered by tests.
+var minExpansion int64 = MinExpansion
+
+// ErrTooLarge is the error of a layer whose stream expands past its Limit.
+var ErrTooLarge = errors.New("layer expands past the decompression limit")
+
+// Limit bounds how far a layer's uncompressed stream may expand, so that a
+// few megabytes of gzip cannot fill the disk with terabytes of spool.
+type Limit struct {
+	// Ratio is the most uncompressed bytes per blob byte; zero means
+	// DefaultRatio. Below MinExpansion bytes a stream is never refused.
+	Ratio int64
+}
+
+// max returns the most bytes a stream from a blob of size bytes may hold.
+func (lim Limit) max(size int64) int64 {
+	r := lim.Ratio
+	if r <= 0 {
+		r = DefaultRatio
+	}
+	if size > 0 && r > (1<<62)/size {
+		return 1 << 62
+	}
+	return max(minExpansion, r*size)
+}
+
+// guard wraps a stream so that every read checks ctx and the stream stops
+// with ErrTooLarge past lim.
+func guard(ctx context.Context, r io.Reader, lim Limit, size int64, digest v1.Hash) io.Reader {
+	return &guarded{ctx: ctx, r: r, left: lim.max(size), size: size, digest: digest}
+}
+
+type guarded struct {
+	ctx    context.Context
+	r      io.Reader
+	left   int64
+	size   int64
+	read   int64
+	digest v1.Hash
+}
+
+func (g *guarded) Read(p []byte) (int, error) {
+	if err := g.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if g.left <= 0 {
+		// One byte more tells a stream that ends exactly at the limit
+		// from one that goes on.
+		var b [1]byte
+		if _, err := io.ReadFull(g.r, b[:]); err == io.EOF {
+			return 0, io.EOF
+		} else if err != nil {
+			return 0, err
+		}
+		return 0, fmt.Errorf("layer %s: %w: its %d-byte blob expands past %d bytes (raise the ratio of uncompressed to compressed bytes if the image is trusted)", g.digest, ErrTooLarge, g.size, g.read)
+	}
+	if int64(len(p)) > g.left {
+		p = p[:g.left]
+	}
+	n, err := g.r.Read(p)
+	g.left -= int64(n)
+	g.read += int64(n)
+	return n, err
+}
+
+// ctxReader is a reader that stops once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// ctxWriter is a writer that stops once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

@@ -2,10 +2,12 @@ package layers
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 )
@@ -17,31 +19,43 @@ type ScanFunc func(h *tar.Header, r io.Reader) error
 // Scan reads every header of l and calls fn for each, skipping over the
 // contents that fn does not read. It returns the size of the uncompressed
 // tar stream. The whole blob is read, so its digest is verified.
-func Scan(l v1.Layer, fn ScanFunc) (size int64, err error) {
-	return ScanTo(l, v1.Hash{}, nil, func(h *tar.Header, _ int64, r io.Reader) error { return fn(h, r) })
+func Scan(ctx context.Context, l v1.Layer, fn ScanFunc) (size int64, err error) {
+	return ScanTo(ctx, l, ScanOptions{}, func(h *tar.Header, _ int64, r io.Reader) error { return fn(h, r) })
 }
 
 // OffsetFunc is a ScanFunc that is also told where the entry's content
 // starts in the uncompressed tar stream, and so in a spool.
 type OffsetFunc func(h *tar.Header, off int64, r io.Reader) error
 
-// ScanTo is Scan that checks the uncompressed stream against diffID, the
-// one the image config names (a blob can match its digest and still not
-// be the layer the config says it is), unless diffID is zero, and copies
-// the stream to spool when it is not nil, so that a rewrite can read it
-// back without decompressing the layer a second time.
-func ScanTo(l v1.Layer, diffID v1.Hash, spool io.Writer, fn OffsetFunc) (size int64, err error) {
-	rc, err := Open(l)
+// ScanOptions says what ScanTo checks and keeps besides calling its func.
+type ScanOptions struct {
+	// DiffID, unless zero, is the diff ID the image config names: a blob
+	// can match its digest and still not be the layer the config says.
+	DiffID v1.Hash
+	// Spool, when not nil, receives the tar stream up to its end-of-archive
+	// marker, so that a rewrite can read it back without decompressing the
+	// layer a second time. What follows the marker is read, to check the
+	// digests, but not kept: no extractor reads it.
+	Spool io.Writer
+	// Limit bounds the stream's expansion.
+	Limit Limit
+}
+
+// ScanTo is Scan with the checks and the spool of o.
+func ScanTo(ctx context.Context, l v1.Layer, o ScanOptions, fn OffsetFunc) (size int64, err error) {
+	rc, err := Open(ctx, l, o.Limit)
 	if err != nil {
 		return 0, err
 	}
 	var src io.Reader = rc
 	var vr *verifier
-	if diffID != (v1.Hash{}) {
-		vr = &verifier{ReadCloser: rc, h: sha256.New(), want: diffID, what: "layer diff ID", deferred: true}
+	if o.DiffID != (v1.Hash{}) {
+		vr = &verifier{ReadCloser: rc, h: sha256.New(), want: o.DiffID, what: "layer diff ID", deferred: true}
 		src = vr
 	}
-	if spool != nil {
+	var spool *switchWriter
+	if o.Spool != nil {
+		spool = &switchWriter{w: o.Spool}
 		src = io.TeeReader(src, spool)
 	}
 	cr := &countingReader{r: src}
@@ -57,8 +71,12 @@ func ScanTo(l v1.Layer, diffID v1.Hash, spool io.Writer, fn OffsetFunc) (size in
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			// Read what follows the end-of-archive marker too, through
-			// the hash and the spool.
+			// archive/tar stops right after the two zero blocks of the
+			// end-of-archive marker: the spool ends there. Read what
+			// follows through the hashes.
+			if spool != nil {
+				spool.w = nil
+			}
 			if _, err := io.Copy(io.Discard, cr); err != nil {
 				return cr.n, fmt.Errorf("reading layer: %w", err)
 			}
@@ -76,6 +94,31 @@ func ScanTo(l v1.Layer, diffID v1.Hash, spool io.Writer, fn OffsetFunc) (size in
 			return cr.n, err
 		}
 	}
+}
+
+// switchWriter writes to w until w is set to nil.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+// Sparse reports whether h is a sparse file (old GNU 'S' entries, or PAX
+// GNU.sparse records): its content in the tar stream is not its bytes, so
+// it can be read only through a tar reader, and h.Size is its logical size.
+func Sparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 type countingReader struct {

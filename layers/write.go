@@ -3,6 +3,7 @@ package layers
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -48,7 +49,19 @@ func (f Format) MediaType() types.MediaType {
 // The blob goes to a file rather than through an io.Pipe because a layer's
 // digest must be known before its descriptor can be written: hashing while
 // writing gives both digests in the one pass that compresses.
-func Write(dir string, f Format, fill func(tw *tar.Writer) error) (_ v1.Layer, size int64, err error) {
+//
+// Writing stops with ctx's error once ctx is done.
+func Write(ctx context.Context, dir string, f Format, fill func(tw *tar.Writer) error) (_ v1.Layer, size int64, err error) {
+	return write(ctx, dir, f, func(tw *tar.Writer, _ io.Writer) error { return fill(tw) })
+}
+
+// write is Write giving fill the stream under the tar writer too, for the
+// entries archive/tar cannot write (sparse files), written between two
+// Flushes of tw.
+func write(ctx context.Context, dir string, f Format, fill func(tw *tar.Writer, raw io.Writer) error) (_ v1.Layer, size int64, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
 	file, err := os.CreateTemp(dir, "layer-*.blob")
 	if err != nil {
 		return nil, 0, fmt.Errorf("creating layer file: %w", err)
@@ -78,9 +91,10 @@ func Write(dir string, f Format, fill func(tw *tar.Writer) error) (_ v1.Layer, s
 	}
 	diffHash := sha256.New()
 	tarSize := &countingWriter{}
-	tw := tar.NewWriter(io.MultiWriter(tarOut, diffHash, tarSize))
+	raw := ctxWriter{ctx: ctx, w: io.MultiWriter(tarOut, diffHash, tarSize)}
+	tw := tar.NewWriter(raw)
 
-	if err := fill(tw); err != nil {
+	if err := fill(tw, raw); err != nil {
 		if behind != nil {
 			behind.Close()
 		}

@@ -3,6 +3,7 @@ package slim
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"sync"
@@ -75,7 +76,7 @@ func (p *Plan) Apply() (v1.Image, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			l, res, err := p.rewrite(lp, f)
+			l, res, err := p.rewrite(ctx, lp, f)
 			if err != nil {
 				return fmt.Errorf("rewriting layer %d (%s): %w", i+1, lp.digest, err)
 			}
@@ -266,7 +267,7 @@ func (p *Plan) userLayer(f layers.Format) (v1.Layer, int64, int, error) {
 		return nil, 0, 0, nil
 	}
 	files := 0
-	l, size, err := layers.Write(p.o.workDir, f, func(tw *tar.Writer) error {
+	l, size, err := layers.Write(p.o.ctx, p.o.workDir, f, func(tw *tar.Writer) error {
 		for _, name := range sortedKeys(entries) {
 			e := entries[name]
 			if e.hdr.Typeflag != tar.TypeDir {
@@ -288,9 +289,18 @@ func (p *Plan) userLayer(f layers.Format) (v1.Layer, int64, int, error) {
 }
 
 // rewrite rewrites one layer, from its spooled tar when the plan kept one.
-func (p *Plan) rewrite(lp *layerPlan, f layers.Format) (v1.Layer, layers.Result, error) {
+func (p *Plan) rewrite(ctx context.Context, lp *layerPlan, f layers.Format) (_ v1.Layer, _ layers.Result, err error) {
 	if lp.spool == "" {
-		return layers.Rewrite(lp.src, lp.edit, p.o.workDir, f)
+		rc, err := layers.Open(ctx, lp.src, p.o.limit)
+		if err != nil {
+			return nil, layers.Result{}, err
+		}
+		defer func() {
+			if cerr := rc.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("reading layer: %w", cerr)
+			}
+		}()
+		return layers.RewriteTar(ctx, rc, lp.edit, p.o.workDir, f)
 	}
 	defer p.removeSpool(lp)
 	file, err := os.Open(lp.spool)
@@ -298,7 +308,7 @@ func (p *Plan) rewrite(lp *layerPlan, f layers.Format) (v1.Layer, layers.Result,
 		return nil, layers.Result{}, err
 	}
 	defer file.Close()
-	return layers.RewriteTar(bufio.NewReaderSize(file, 1<<20), lp.edit, p.o.workDir, f)
+	return layers.RewriteTar(ctx, bufio.NewReaderSize(file, 1<<20), lp.edit, p.o.workDir, f)
 }
 
 func (p *Plan) removeSpool(lp *layerPlan) {

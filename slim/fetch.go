@@ -63,7 +63,7 @@ func (p *Plan) fetch(names []string) (map[string]blob, error) {
 		}
 		lp := p.layers[n.layer]
 		if lp.spool != "" {
-			if e := lp.find(source); e != nil && e.typ == tar.TypeReg {
+			if e := lp.find(source); e != nil && e.typ == tar.TypeReg && !e.sparse {
 				p.fetched[name] = blob{path: lp.spool, off: e.off, size: e.size}
 				continue
 			}
@@ -84,15 +84,12 @@ func (p *Plan) fetch(names []string) (map[string]blob, error) {
 	g.SetLimit(p.o.jobs)
 	for k, li := range layerIdx {
 		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
 			sources := map[string][]string{} // entry in the layer -> image names
 			for _, w := range byLayer[li] {
 				sources[w.source] = append(sources[w.source], w.name)
 			}
 			got := map[string]blob{}
-			_, err := layers.Scan(p.layers[li].src, func(h *tar.Header, r io.Reader) error {
+			_, err := layers.ScanTo(ctx, p.layers[li].src, layers.ScanOptions{Limit: p.o.limit}, func(h *tar.Header, _ int64, r io.Reader) error {
 				name := layers.Clean(h.Name)
 				targets, ok := sources[name]
 				if !ok || h.Typeflag != tar.TypeReg {
@@ -147,4 +144,30 @@ func (lp *layerPlan) find(name string) *entry {
 		}
 	}
 	return nil
+}
+
+// read returns the content of e, an entry of the layer's spool: a section
+// of the spool, or for a sparse file what a tar reader makes of it.
+func (lp *layerPlan) read(e *entry) ([]byte, error) {
+	f, err := os.Open(lp.spool)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if !e.sparse {
+		// The scan read this section whole, so it is all there: the
+		// allocation follows the bytes, not a header's claim.
+		return io.ReadAll(io.NewSectionReader(f, e.off, e.size))
+	}
+	tr := tar.NewReader(f) // seeks over the contents before it
+	for i := range lp.entries {
+		h, err := tr.Next()
+		if err != nil {
+			return nil, err
+		}
+		if &lp.entries[i] == e {
+			return io.ReadAll(io.LimitReader(tr, h.Size))
+		}
+	}
+	return nil, fmt.Errorf("%s: not in the spool", e.name)
 }

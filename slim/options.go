@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/imgslim/imgslim/layers"
 )
 
 // Option configures Plan and Image.
@@ -33,6 +35,7 @@ type options struct {
 	created     time.Time
 	// keepPackages are --keep-package's names (see WithKeepPackages).
 	keepPackages []string
+	limit        layers.Limit
 }
 
 // makeOptions applies opts over the defaults, which live here and only here.
@@ -132,6 +135,11 @@ func WithCreated(t time.Time) Option { return func(o *options) { o.created = t }
 // size. Apply and Scratch remove the spools; a plan that is not applied is
 // closed with Plan.Close.
 func WithSpool() Option { return func(o *options) { o.spool = true } }
+
+// WithMaxRatio sets how many times its blob's size a layer's tar stream
+// may grow to (layers.DefaultRatio unless set): past it, the layer is
+// refused as a decompression bomb.
+func WithMaxRatio(r int64) Option { return func(o *options) { o.limit.Ratio = r } }
 
 // WithDescription sets the text of the history entry imgslim adds,
 // typically the command line.

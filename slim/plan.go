@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -37,6 +39,8 @@ type entry struct {
 	link   string // hardlink target, layers.Clean form; symlink target as stored
 	secret bool   // the content holds a private key
 	off    int64  // where the content starts in the layer's tar stream
+	sparse bool   // a sparse file: its content is read through a tar reader
+	stored int64  // a sparse file's bytes in the tar stream, about
 	wh     whiteoutKind
 	target string // what a whiteout hides
 	drop   bool
@@ -44,8 +48,14 @@ type entry struct {
 	root   string // the tree the pattern matched, for the report
 }
 
-// tarBytes estimates what an entry occupies in a tar stream.
-func (e *entry) tarBytes() int64 { return 512 + (e.size+511)/512*512 }
+// tarBytes estimates what an entry occupies in a tar stream: for a sparse
+// file, what its data and map take, not its logical size.
+func (e *entry) tarBytes() int64 {
+	if e.sparse {
+		return 512 + (e.stored+511)/512*512
+	}
+	return 512 + (e.size+511)/512*512
+}
 
 func (e *entry) isFile() bool { return e.wh == notWhiteout && e.typ != tar.TypeDir }
 
@@ -66,7 +76,8 @@ type layerPlan struct {
 	passwd    *captured
 	group     *captured
 	// files holds the contents the rule sets read (lockfiles, package
-	// databases, configs), by name; the last copy in the layer wins.
+	// databases, configs), by name, when the layer is not spooled: the
+	// last copy in the layer wins. From a spool they are read on demand.
 	files   map[string][]byte
 	headers map[string]*tar.Header
 
@@ -102,6 +113,7 @@ type Plan struct {
 	report   *Report
 
 	view    *view
+	kept    *view // the overlay of what the plan keeps, once decided
 	app     *appContext
 	fetched map[string]blob // image path -> where its content is
 	// setRules are the pattern parts of the enabled sets; setPaths the
@@ -166,6 +178,7 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	g.SetLimit(o.jobs)
 	var mu sync.Mutex
 	done := 0
+	var held atomic.Int64 // content bytes kept in memory, over all layers
 	for _, i := range largestFirst(m.Layers) {
 		l := ls[i]
 		g.Go(func() error {
@@ -176,7 +189,7 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 			if o.spool {
 				spool = filepath.Join(o.workDir, fmt.Sprintf("spool-%d.tar", i))
 			}
-			lp, err := scanLayer(l, cfg.RootFS.DiffIDs[i], spool, p.wantContent)
+			lp, err := scanLayer(ctx, l, cfg.RootFS.DiffIDs[i], spool, o.limit, p.wantContent, &held)
 			if err != nil {
 				return fmt.Errorf("reading layer %d (%s): %w", i+1, lp.digest, err)
 			}
@@ -216,7 +229,13 @@ func short(h v1.Hash) string {
 	return h.String()
 }
 
-func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, size int64) bool) (_ *layerPlan, err error) {
+// maxHeld is the most content bytes the scans of one plan keep in memory
+// for the rule sets when the layers are not spooled: past it the plan
+// fails rather than grow with the image (a spooled plan reads them on
+// demand and keeps none).
+const maxHeld = 256 << 20
+
+func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, lim layers.Limit, want func(name string, size int64) bool, held *atomic.Int64) (_ *layerPlan, err error) {
 	lp := &layerPlan{src: l, diffID: diffID, files: map[string][]byte{}, headers: map[string]*tar.Header{}}
 	var spoolW io.Writer
 	if spool != "" {
@@ -247,9 +266,26 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 	if lp.size, err = l.Size(); err != nil {
 		return lp, err
 	}
+	keep := func(name string, h *tar.Header, data []byte) error {
+		lp.headers[name] = h
+		if spool != "" {
+			return nil // read back from the spool when asked for
+		}
+		if old, ok := lp.files[name]; ok {
+			held.Add(-int64(len(old)))
+		}
+		if n := held.Add(int64(len(data))); n > maxHeld {
+			return fmt.Errorf("the package databases, lockfiles and configs the rule sets read exceed %s in memory (at %s)", Bytes(maxHeld), name)
+		}
+		lp.files[name] = data
+		return nil
+	}
 	var buf bytes.Buffer
-	lp.tarSize, err = layers.ScanTo(l, lp.diffID, spoolW, func(h *tar.Header, off int64, r io.Reader) error {
-		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size, off: off}
+	lp.tarSize, err = layers.ScanTo(ctx, l, layers.ScanOptions{DiffID: lp.diffID, Spool: spoolW, Limit: lim}, func(h *tar.Header, off int64, r io.Reader) error {
+		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size, off: off, sparse: layers.Sparse(h)}
+		if e.typ == tar.TypeGNUSparse {
+			e.typ = tar.TypeReg // what extraction makes of it
+		}
 		switch h.Typeflag {
 		case tar.TypeLink:
 			e.link = layers.Clean(h.Linkname)
@@ -262,7 +298,8 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 				e.wh = opaqueWhiteout
 			}
 		}
-		if h.Typeflag == tar.TypeReg && e.wh == notWhiteout && h.Size <= maxSniff {
+		wanted := e.typ == tar.TypeReg && e.wh == notWhiteout && want != nil && want(e.name, h.Size)
+		if e.typ == tar.TypeReg && e.wh == notWhiteout && h.Size <= maxSniff {
 			// Small files are read whole anyway by the tar reader
 			// skipping them; look at them for private keys and keep
 			// those the rule sets parse. One buffer serves them all.
@@ -272,24 +309,33 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 			}
 			data := buf.Bytes()
 			e.secret = hasPrivateKey(data)
-			if want != nil && want(e.name, h.Size) {
-				lp.files[e.name] = bytes.Clone(data)
-				lp.headers[e.name] = h
+			if wanted {
+				if err := keep(e.name, h, bytes.Clone(data)); err != nil {
+					return err
+				}
 			}
 			r = bytes.NewReader(data)
-		} else if h.Typeflag == tar.TypeReg && want != nil && want(e.name, h.Size) {
-			data, err := io.ReadAll(r)
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", e.name, err)
+		} else if wanted {
+			var data []byte
+			if spool == "" {
+				if data, err = io.ReadAll(r); err != nil {
+					return fmt.Errorf("reading %s: %w", e.name, err)
+				}
+				r = bytes.NewReader(data)
 			}
-			lp.files[e.name] = data
-			lp.headers[e.name] = h
-			r = bytes.NewReader(data)
+			if err := keep(e.name, h, data); err != nil {
+				return err
+			}
+		}
+		if k := len(lp.entries) - 1; k >= 0 && lp.entries[k].sparse {
+			// What lies between two contents is the sparse one's map
+			// and data, and at least this entry's header block.
+			lp.entries[k].stored = max(0, off-lp.entries[k].off-512)
 		}
 		lp.entries = append(lp.entries, e)
 		// The account files are small and needed to add a user; keep the
 		// last copy of each this layer holds.
-		if h.Typeflag == tar.TypeReg && h.Size < 1<<20 && (e.name == "/etc/passwd" || e.name == "/etc/group") {
+		if e.typ == tar.TypeReg && h.Size < 1<<20 && (e.name == "/etc/passwd" || e.name == "/etc/group") {
 			data, err := io.ReadAll(r)
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", e.name, err)
@@ -303,6 +349,9 @@ func scanLayer(l v1.Layer, diffID v1.Hash, spool string, want func(name string, 
 		}
 		return nil
 	})
+	if k := len(lp.entries) - 1; k >= 0 && lp.entries[k].sparse {
+		lp.entries[k].stored = max(0, lp.tarSize-lp.entries[k].off-1024)
+	}
 	return lp, err
 }
 
@@ -323,35 +372,8 @@ func (p *Plan) decide() error {
 		}
 	}
 
-	// 2. A kept hardlink needs its target. Within a layer the link takes
-	// the target's place (layers.Edit.Promote); a target in a lower layer
-	// cannot move, so it stays.
-	latest := map[string]*entry{} // name -> topmost entry so far
-	for _, lp := range p.layers {
-		here := map[string]*entry{}
-		for i := range lp.entries {
-			e := &lp.entries[i]
-			if e.typ == tar.TypeLink && !e.drop {
-				if t, ok := here[e.link]; ok {
-					if t.drop {
-						if lp.edit.Promote == nil {
-							lp.edit.Promote = map[string]string{}
-						}
-						if _, done := lp.edit.Promote[t.name]; !done {
-							lp.edit.Promote[t.name] = e.name
-						}
-					}
-				} else if t, ok := latest[e.link]; ok && t.drop {
-					t.drop, t.why, t.root = false, "", ""
-					p.warnings = append(p.warnings, fmt.Sprintf("kept %s: a hardlink in a later layer (%s) needs it", t.name, e.name))
-				}
-			}
-			here[e.name] = e
-		}
-		for k, v := range here {
-			latest[k] = v
-		}
-	}
+	// 2. A kept hardlink needs its target.
+	p.keepLinkTargets()
 
 	// 3. A directory that holds a kept file stays, as a .dockerignore
 	// exception keeps its parents.
@@ -400,7 +422,9 @@ func (p *Plan) decide() error {
 		}
 	}
 
-	// 5. The user, and with it the owner of --chown trees.
+	// 5. The user, and with it the owner of --chown trees, from the files
+	// the output keeps.
+	p.kept = newViewOf(p.layers, func(e *entry) bool { return !e.drop })
 	if err := p.decideUser(); err != nil {
 		return err
 	}
@@ -408,27 +432,35 @@ func (p *Plan) decide() error {
 	for _, c := range p.o.chown {
 		chown = append(chown, layers.Clean(c))
 	}
+	uid, gid := p.owner()
 	for _, lp := range p.layers {
-		var dropped map[string]bool
+		chowned := false
 		for i := range lp.entries {
 			e := &lp.entries[i]
-			if e.drop {
-				if dropped == nil {
-					dropped = map[string]bool{}
+			// Ownership goes by the name the entry is written under.
+			name := e.name
+			if to, ok := lp.edit.Rename[i]; ok {
+				name = to
+				lp.changed = true
+			} else if e.drop {
+				if lp.edit.Drop == nil {
+					lp.edit.Drop = map[int]bool{}
 				}
-				dropped[e.name] = true
+				lp.edit.Drop[i] = true
 				lp.changed = true
 				continue
+			} else if lp.edit.Drop[i] {
+				continue // a promoted link: its target is written in its place
 			}
 			for _, c := range chown {
-				if layers.Within(e.name, c) {
+				if layers.Within(name, c) {
+					chowned = true
 					lp.chowned++
+					break
 				}
 			}
 		}
-		lp.edit.Drop = dropped
-		if lp.chowned > 0 {
-			uid, gid := p.owner()
+		if chowned {
 			lp.changed = true
 			lp.edit.Owner = func(name string) (int, int, bool) {
 				for _, c := range chown {
@@ -441,6 +473,108 @@ func (p *Plan) decide() error {
 		}
 	}
 	return nil
+}
+
+// linkRef is a hardlink and the entry it names: the latest entry of that
+// name before it in its layer (same), or else the topmost one below.
+type linkRef struct {
+	lp    *layerPlan
+	link  int // ordinal of the hardlink in lp
+	same  int // ordinal of the target in lp, or -1
+	lower *entry
+}
+
+// keepLinkTargets makes sure no kept hardlink dangles. A target in a lower
+// layer cannot move, so it stays. A target in the link's own layer is
+// renamed to the link's name (layers.Edit.Rename) and the link dropped,
+// unless entries between them touch that name: then it stays too. What
+// stays is settled first, to a fixed point (a kept target can be a link
+// that needs its own target), so that no rename is decided for a target
+// that stays after all.
+func (p *Plan) keepLinkTargets() {
+	var refs []linkRef
+	latest := map[string]*entry{}
+	for _, lp := range p.layers {
+		here := map[string]int{}
+		for j := range lp.entries {
+			e := &lp.entries[j]
+			if e.typ == tar.TypeLink {
+				if i, ok := here[e.link]; ok {
+					refs = append(refs, linkRef{lp: lp, link: j, same: i})
+				} else if t, ok := latest[e.link]; ok {
+					refs = append(refs, linkRef{lp: lp, link: j, same: -1, lower: t})
+				}
+			}
+			here[e.name] = j
+		}
+		for name, j := range here {
+			latest[name] = &lp.entries[j]
+		}
+	}
+	keep := func(t *entry, e *entry) {
+		t.drop, t.why, t.root = false, "", ""
+		p.warnings = append(p.warnings, fmt.Sprintf("kept %s: a hardlink (%s) needs it", t.name, e.name))
+	}
+	// First what stays. A rename is planned only where the target could
+	// move; whether it does is settled below.
+	for changed := true; changed; {
+		changed = false
+		for _, r := range refs {
+			e := &r.lp.entries[r.link]
+			if e.drop {
+				continue
+			}
+			if r.lower != nil {
+				if r.lower.drop {
+					keep(r.lower, e)
+					changed = true
+				}
+				continue
+			}
+			t := &r.lp.entries[r.same]
+			if t.drop && !movable(r.lp.entries, r.same, r.link) {
+				keep(t, e)
+				changed = true
+			}
+		}
+	}
+	// Then the renames: the first kept link to a dropped target takes it.
+	for _, r := range refs {
+		e := &r.lp.entries[r.link]
+		if e.drop || r.lower != nil {
+			continue
+		}
+		t := &r.lp.entries[r.same]
+		if !t.drop {
+			continue
+		}
+		if _, done := r.lp.edit.Rename[r.same]; done {
+			continue // later links follow the rename
+		}
+		if r.lp.edit.Rename == nil {
+			r.lp.edit.Rename, r.lp.edit.Drop = map[int]string{}, map[int]bool{}
+		}
+		r.lp.edit.Rename[r.same] = e.name
+		r.lp.edit.Drop[r.link] = true
+	}
+}
+
+// movable reports whether entry i of es, a hardlink target, can be renamed
+// to the name of hardlink j, where it stands: it must be a regular file,
+// and nothing between them may touch the link's name (the path, a parent,
+// a child, or another hardlink to it), which the move would reorder.
+func movable(es []entry, i, j int) bool {
+	n := es[j].name
+	if es[i].typ != tar.TypeReg || es[i].name == n {
+		return false
+	}
+	for k := i + 1; k < j; k++ {
+		m := es[k].name
+		if layers.Within(m, n) || layers.Within(n, m) || es[k].typ == tar.TypeLink && es[k].link == n {
+			return false
+		}
+	}
+	return true
 }
 
 // lowest records, for every path, the lowest layer holding it and the
@@ -479,28 +613,19 @@ func (l *lowest) hides(e *entry, li int) bool {
 	return ok && a < li
 }
 
-// visible returns the topmost copy of an account file, unless a later layer
-// deletes it or the plan removes it.
+// visible returns the topmost copy of an account file in the filesystem
+// the output presents: the overlay of what the plan keeps, whiteouts and
+// opaque markers applied as newView applies them, in any archive order.
 func (p *Plan) visible(get func(*layerPlan) *captured, name string) *captured {
-	var c *captured
-	for _, lp := range p.layers {
-		for i := range lp.entries {
-			e := &lp.entries[i]
-			switch {
-			case e.wh == plainWhiteout && layers.Within(name, e.target),
-				e.wh == opaqueWhiteout && layers.Within(name, e.target) && name != e.target:
-				if !e.drop {
-					c = nil
-				}
-			case e.name == name:
-				c = nil
-				if !e.drop && e.typ == tar.TypeReg {
-					c = get(lp)
-				}
-			}
-		}
+	v := p.kept
+	if v == nil {
+		v = p.view // not decided yet: the source's
 	}
-	return c
+	n, ok := v.lookup(name)
+	if !ok || n.typ != tar.TypeReg {
+		return nil
+	}
+	return get(p.layers[n.layer])
 }
 
 func (p *Plan) decideUser() error {

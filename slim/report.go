@@ -101,7 +101,7 @@ func (p *Plan) newReport() *Report {
 			if !e.drop {
 				continue
 			}
-			_, promoted := lp.edit.Promote[e.name]
+			_, promoted := lp.edit.Rename[i]
 			if !promoted {
 				// A promoted target's content stays, under a kept
 				// hardlink's name: the path goes, the bytes do not.

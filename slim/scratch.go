@@ -395,7 +395,7 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 
 	rep := &ScratchReport{Program: program, Before: p.report.Before, Warnings: p.warnings}
 	f := layers.Format{Compress: o.compress, Level: o.level, OCI: true}
-	l, size, err := layers.Write(o.workDir, f, func(tw *tar.Writer) error {
+	l, size, err := layers.Write(o.ctx, o.workDir, f, func(tw *tar.Writer) error {
 		gen := []struct {
 			name string
 			typ  byte

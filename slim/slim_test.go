@@ -3,6 +3,7 @@ package slim
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -121,7 +122,7 @@ func layerFiles(t testing.TB, img v1.Image) [][]file {
 	var out [][]file
 	for _, l := range ls {
 		var fs []file
-		if _, err := layers.Scan(l, func(h *tar.Header, r io.Reader) error {
+		if _, err := layers.Scan(context.Background(), l, func(h *tar.Header, r io.Reader) error {
 			b, err := io.ReadAll(r)
 			fs = append(fs, file{Header: *h, body: string(b)})
 			return err

@@ -3,6 +3,7 @@ package slim
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"path"
 	"sort"
 	"strings"
@@ -65,11 +66,18 @@ type view struct {
 // newView overlays the layers in order, applying whiteouts as the OCI spec
 // says: a whiteout hides lower entries only, an opaque marker hides the
 // directory's lower children.
-func newView(ls []*layerPlan) *view {
+func newView(ls []*layerPlan) *view { return newViewOf(ls, nil) }
+
+// newViewOf is newView of the entries keep accepts (all when keep is nil):
+// the one overlay model, for the source and for the output alike.
+func newViewOf(ls []*layerPlan, keep func(*entry) bool) *view {
 	v := &view{nodes: map[string]node{}, children: map[string]map[string]bool{}}
 	for li, lp := range ls {
 		for i := range lp.entries {
 			e := &lp.entries[i]
+			if keep != nil && !keep(e) {
+				continue
+			}
 			switch e.wh {
 			case plainWhiteout:
 				v.remove(e.target)
@@ -81,7 +89,7 @@ func newView(ls []*layerPlan) *view {
 		}
 		for i := range lp.entries {
 			e := &lp.entries[i]
-			if e.wh != notWhiteout || e.name == "/" {
+			if e.wh != notWhiteout || e.name == "/" || keep != nil && !keep(e) {
 				continue
 			}
 			if old, ok := v.nodes[e.name]; ok && old.typ == tar.TypeDir && e.typ != tar.TypeDir {
@@ -204,12 +212,27 @@ func (v *view) resolve(name string) (string, bool) {
 	return cur, true
 }
 
-// content returns the captured content of the visible copy of name.
+// content returns the content of the visible copy of name, when it is one
+// the rule sets read (wantContent): captured by the scan, or read on demand
+// from the layer's spool, so that the plan holds no more than what its
+// callers hold at once.
 func (p *Plan) content(name string) ([]byte, bool) {
 	n, ok := p.view.lookup(name)
 	if !ok || n.typ != tar.TypeReg {
 		return nil, false
 	}
-	b, ok := p.layers[n.layer].files[name]
-	return b, ok
+	lp := p.layers[n.layer]
+	if lp.spool == "" {
+		b, ok := lp.files[name]
+		return b, ok
+	}
+	if _, ok := lp.headers[name]; !ok {
+		return nil, false // not one the scan was asked to keep
+	}
+	b, err := lp.read(n.entry)
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("cannot read %s back from the spool: %v", name, err))
+		return nil, false
+	}
+	return b, true
 }

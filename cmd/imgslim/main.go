@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/pflag"
 
+	"github.com/imgslim/imgslim/layers"
 	"github.com/imgslim/imgslim/slim"
 )
 
@@ -76,6 +77,7 @@ type config struct {
 	binary                     string
 	adds                       []string
 	keepPackages               []string
+	maxRatio                   int64
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -111,6 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.noTZ, "no-tz", false, "with --scratch: leave out /usr/share/zoneinfo")
 	fs.StringArrayVar(&c.keepPackages, "keep-package", nil, "with the packages set: keep the package `NAME` and what it depends on (repeatable)")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
+	fs.Int64Var(&c.maxRatio, "max-ratio", layers.DefaultRatio, "refuse a layer whose tar grows past `N` times its compressed size and 1 GiB (a decompression bomb)")
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if code, done := parseArgs(fs, args, help, 2, "SOURCE and TARGET", stdout, stderr); done {
@@ -253,6 +256,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		slim.WithDescription(describe(c)),
 		slim.WithSets(sets...),
 		slim.WithKeepPackages(c.keepPackages...),
+		slim.WithMaxRatio(c.maxRatio),
 	}
 	if c.scrub {
 		opts = append(opts, slim.WithScrubHistory())

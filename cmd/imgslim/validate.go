@@ -27,6 +27,9 @@ func (c *config) validate(jobsSet bool) error {
 	if jobsSet && c.jobs < 1 {
 		return usagef("bad --jobs %d: want 1 or more", c.jobs)
 	}
+	if c.maxRatio < 1 {
+		return usagef("bad --max-ratio %d: want 1 or more", c.maxRatio)
+	}
 	if c.maxSize != "" {
 		if _, err := parseSize(c.maxSize); err != nil {
 			return usagef("bad --max-size %q: %w", c.maxSize, err)
