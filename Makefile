@@ -53,7 +53,7 @@ unit:
 # testdata/dockertest, against the services; without -race (the images are
 # GB-sized). In CI (CI=true) a missing service fails the test.
 e2e: services
-	$(GO) test -tags e2e -count=1 -timeout 45m $(E2E_PKGS)
+	$(GO) test -tags e2e -count=1 -timeout 60m $(E2E_PKGS)
 
 # Opt-in tests that depend on this host and the network (README.md, Tests).
 test-host:

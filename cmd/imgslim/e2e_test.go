@@ -84,6 +84,7 @@ func imageSize(t *testing.T, ref string) int64 {
 // Dockerfile leaves it, slims it daemon to daemon, runs the result and
 // looks inside it.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	base := dockertest.BaseImage(t)
 	start := time.Now()
 

@@ -276,6 +276,7 @@ func sourceSizes(t *testing.T, image string, files, trees []string) map[string]i
 // TestScratchStaticGo: a static Go server needs its binary, the CA bundle
 // and the time zones, and the output is hardly more than them.
 func TestScratchStaticGo(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	src, port := dockertest.StaticGoApp(t)
 	t.Logf("fixture %s ready in %v", src, time.Since(start).Round(time.Millisecond))
@@ -331,6 +332,7 @@ func TestScratchStaticGo(t *testing.T) {
 // TestScratchDynamicC: a C server dynamically linked to libssl and libz
 // gets its loader and libraries from the image.
 func TestScratchDynamicC(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	src, port := dockertest.DynamicCApp(t)
 	t.Logf("fixture %s ready in %v", src, time.Since(start).Round(time.Millisecond))
@@ -383,6 +385,7 @@ func TestScratchDynamicC(t *testing.T) {
 // standard library and dist-packages, and its application directory
 // without .git.
 func TestScratchPythonFlask(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	src, port := dockertest.FlaskApp(t)
 	t.Logf("fixture %s ready in %v", src, time.Since(start).Round(time.Millisecond))
@@ -424,6 +427,7 @@ print(ssl.OPENSSL_VERSION, len(ctx.get_ca_certs()) + ctx.cert_store_stats()["x50
 // TestScratchNodeTS: the TypeScript Express app comes out no bigger than
 // the multi-stage build of the same app.
 func TestScratchNodeTS(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	src, port := dockertest.NodeTSApp(t)
 	multi, _ := dockertest.NodeTSMultiStage(t)
@@ -442,6 +446,7 @@ func TestScratchNodeTS(t *testing.T) {
 // TestScratchDeterministic: the same source and flags give the same image,
 // run after run, and the same config (image ID) whatever the target.
 func TestScratchDeterministic(t *testing.T) {
+	t.Parallel()
 	src, _ := dockertest.StaticGoApp(t)
 	var digests, configs []string
 	for i := range 2 {
@@ -480,6 +485,7 @@ func TestScratchDeterministic(t *testing.T) {
 // TestScratchBadProgram: a program that cannot run on an empty image is
 // refused, exit 1, with one line naming it, and nothing written.
 func TestScratchBadProgram(t *testing.T) {
+	t.Parallel()
 	base := dockertest.BaseImage(t)
 	dir := t.TempDir()
 	hostBuild := func(name string, env []string, cmd ...string) []byte {
@@ -582,6 +588,7 @@ CMD ["/app/needs-ssl"]
 // image), by a shell form (which needs the shell), or by a --binary that
 // is a symlink. The server answers "uid=N" at the port of its argument.
 func TestScratchEntrypointForms(t *testing.T) {
+	t.Parallel()
 	base := dockertest.BaseImage(t)
 	server := buildServer(t)
 	if got := dockertest.Docker(t, "run", "--rm", "--network", "none", base, "readlink", "/bin"); got != "usr/bin" {

@@ -74,8 +74,10 @@ const (
 	FixtureLabel = "imgslim.fixture"
 )
 
-// AppBuildTimeout bounds one fixture `docker build`.
-var AppBuildTimeout = 20 * time.Minute
+// AppBuildTimeout bounds one fixture `docker build`. NodeBase's apt-get
+// takes about two minutes on an idle 2-core machine, and more than 20 on one
+// shared by several test runs at once (load average 15 to 25).
+var AppBuildTimeout = 40 * time.Minute
 
 // recipeVersion is hashed into every recipe: bump it when the code that
 // fills a build context changes in a way the hashed files do not show.
