@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/imgslim/imgslim/slim"
+	"github.com/imgslim/imgslim/slim/locations"
 )
 
 const analyzeUsage = `Usage: imgslim analyze [flags] IMAGE
@@ -41,7 +42,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, quiet bool, stdout, stderr io.Writer) error {
-	loc, err := parseLocation(arg)
+	loc, err := locations.Parse(arg)
 	if err != nil {
 		return usageError{err}
 	}
@@ -56,30 +57,33 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 		return err
 	}
 	defer os.RemoveAll(workDir)
-	e := &env{ctx: ctx, insecure: insecure, platform: platform, workDir: workDir, jobs: 4}
-	s, err := e.open(loc)
+	source, err := locations.NewSource(ctx, loc, locationOptions(insecure, platform, workDir, 0)...)
+	if err != nil {
+		return err
+	}
+	s, err := source.Open(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	img := s.img
+	img := s.Image
 	if img == nil {
 		// An index without --platform: the first platform image, as
 		// `docker pull` on that platform would get.
-		im, err := s.idx.IndexManifest()
+		im, err := s.Index.IndexManifest()
 		if err != nil {
 			return err
 		}
 		for _, d := range im.Manifests {
 			if d.MediaType.IsImage() && (d.Platform == nil || d.Platform.OS != "unknown") {
-				if img, err = s.idx.Image(d.Digest); err != nil {
+				if img, err = s.Index.Image(d.Digest); err != nil {
 					return err
 				}
 				break
 			}
 		}
 		if img == nil {
-			return fmt.Errorf("%s holds no platform image", s.loc)
+			return fmt.Errorf("%s holds no platform image", source.Location())
 		}
 	}
 	logf := func(format string, args ...any) {
@@ -91,7 +95,7 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 	if err != nil {
 		return err
 	}
-	a.Image = s.loc.String()
+	a.Image = source.Location().String()
 	if asJSON {
 		return a.WriteJSON(stdout)
 	}

@@ -389,28 +389,28 @@ func layoutDesc(t testing.TB, dir, tag string) v1.Descriptor {
 	return found[0]
 }
 
-// tarDirFile writes the directory dir as a tar file at p (an oci-archive).
+// tarDirFile writes the directory dir as a tar file at p (an oci-archive),
+// with GNU tar rather than the code under test.
 func tarDirFile(t testing.TB, dir, p string) {
 	t.Helper()
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := tarDir(dir, f); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command("tar", "-C", dir, "-cf", p, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar -C %s -cf %s: %v: %s", dir, p, err, out)
 	}
 }
 
-// untarFile unpacks the tar at p into a new temporary directory.
+// untarFile unpacks the tar at p into a new temporary directory, with GNU
+// tar rather than the code under test.
 func untarFile(t testing.TB, p string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := untar(p, dir); err != nil {
-		t.Fatalf("unpacking %s: %v", p, err)
+	if out, err := exec.Command("tar", "-C", dir, "-xf", p).CombinedOutput(); err != nil {
+		t.Fatalf("unpacking %s: %v: %s", p, err, out)
 	}
 	return dir
 }
+
+// refNameAnnotation tags an image in an OCI layout's index.json.
+const refNameAnnotation = "org.opencontainers.image.ref.name"
 
 // writeArchive writes img as a docker-archive (ggcr's tarball: gzip
 // members) at p, tagged ref.
@@ -849,7 +849,7 @@ func writePlainArchive(t testing.TB, p, ref string, img v1.Image) {
 		names = append(names, d.Hex+"/layer.tar")
 		add(d.Hex+"/layer.tar", b)
 	}
-	m, err := json.Marshal([]archiveManifest{{Config: cfgName, RepoTags: []string{ref}, Layers: names}})
+	m, err := json.Marshal(tarball.Manifest{{Config: cfgName, RepoTags: []string{ref}, Layers: names}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -884,7 +884,7 @@ func archiveCompression(t testing.TB, p string) []bool {
 		}
 		members[path.Clean(h.Name)] = b
 	}
-	var ms []archiveManifest
+	var ms tarball.Manifest
 	if err := json.Unmarshal(members["manifest.json"], &ms); err != nil {
 		t.Fatalf("manifest.json of %s: %v", p, err)
 	}

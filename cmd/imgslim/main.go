@@ -19,12 +19,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/pflag"
 
 	"github.com/imgslim/imgslim/layers"
 	"github.com/imgslim/imgslim/slim"
+	"github.com/imgslim/imgslim/slim/locations"
 )
 
 func main() {
@@ -167,11 +167,11 @@ func oneLine(err error) string {
 }
 
 func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, stderr io.Writer) error {
-	src, err := parseLocation(srcArg)
+	src, err := locations.Parse(srcArg)
 	if err != nil {
 		return usageError{err}
 	}
-	dst, err := parseLocation(dstArg)
+	dst, err := locations.Parse(dstArg)
 	if err != nil {
 		return usageError{err}
 	}
@@ -219,30 +219,34 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		return err
 	}
 	defer os.RemoveAll(workDir)
-	e := &env{ctx: ctx, insecure: c.insecure, platform: platform, workDir: workDir, jobs: c.jobs}
-	if e.jobs <= 0 {
-		e.jobs = 4
+	lopts := locationOptions(c.insecure, platform, workDir, c.jobs)
+	if locations.SameRegistry(src, dst) {
+		lopts = append(lopts, locations.WithoutLayerCache())
 	}
-
-	e.sameRegistry = sameRegistry(src, dst)
-	s, err := e.open(src)
+	source, err := locations.NewSource(ctx, src, lopts...)
+	if err != nil {
+		return err
+	}
+	s, err := source.Open(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if dst, err = resolveTarget(dst, s.loc); err != nil {
+	target, err := locations.NewTarget(dst, source.Location(), lopts...)
+	if err != nil {
 		return usageError{err}
 	}
+	dst = target.Location()
 	if !c.dryRun {
-		if dst.same(s.loc) && !c.overwrite {
+		if dst.Same(source.Location()) && !c.overwrite {
 			return usagef("target %s is the source: pass --overwrite to replace it", dst)
 		}
-		if err := checkTarget(dst, s.idx != nil); err != nil {
-			return usageError{err}
+		if err := target.Accepts(s.Index != nil); err != nil {
+			return usagef("%w: pick one with --platform", err)
 		}
-		logf("reading %s, writing %s", s.loc, dst)
+		logf("reading %s, writing %s", source.Location(), dst)
 	} else {
-		logf("reading %s (dry run: writing nothing)", s.loc)
+		logf("reading %s (dry run: writing nothing)", source.Location())
 	}
 
 	opts := []slim.Option{
@@ -262,21 +266,15 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		opts = append(opts, slim.WithScrubHistory())
 	}
 	if c.scratch {
-		if s.idx != nil {
-			return usagef("--scratch makes one image: pick a platform of %s with --platform", s.loc)
+		if s.Index != nil {
+			return usagef("--scratch makes one image: pick a platform of %s with --platform", source.Location())
 		}
-		return scratchImage(e, c, s, dst, maxSize, append(opts, scratchOptions(c)...), stdout)
+		return scratchImage(ctx, c, s.Image, target, maxSize, append(opts, scratchOptions(c)...), stdout)
 	}
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
 	}
-	// A daemon or docker-archive stores plain tars: compressing rewritten
-	// layers for them would be work the loader undoes. But untouched
-	// layers are copied as they are, and an archive that mixes plain and
-	// gzip members is misread by readers that look at its first layer
-	// only (go-containerregistry's tarball): a docker-archive gets plain
-	// tars only when the source's layers are plain.
-	if dst.kind == kindDaemon || dst.kind == kindArchive && s.img != nil && plainLayers(s.img) {
+	if locations.PlainLayers(dst, s.Image) {
 		opts = append(opts, slim.WithoutCompression())
 	}
 
@@ -291,45 +289,45 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	}
 	var reports []*slim.Report
 	switch {
-	case c.dryRun && s.idx != nil:
-		if reports, err = slim.PlanIndex(s.idx, opts...); err != nil {
+	case c.dryRun && s.Index != nil:
+		if reports, err = slim.PlanIndex(s.Index, opts...); err != nil {
 			return err
 		}
 	case c.dryRun:
-		p, err := slim.NewPlan(s.img, append(opts, slim.WithSpool())...)
+		p, err := slim.NewPlan(s.Image, append(opts, slim.WithSpool())...)
 		if err != nil {
 			return err
 		}
 		p.Close()
 		reports = []*slim.Report{p.Report()}
-	case s.idx != nil:
-		idx, rs, err := slim.Index(s.idx, opts...)
+	case s.Index != nil:
+		idx, rs, err := slim.Index(s.Index, opts...)
 		if err != nil {
 			return err
 		}
 		if err := overBudget(rs); err != nil {
 			return err
 		}
-		if err := e.write(dst, nil, idx); err != nil {
+		if err := target.WriteIndex(ctx, idx); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
 		reports = rs
 	default:
-		img, r, err := slim.Image(s.img, opts...)
+		img, r, err := slim.Image(s.Image, opts...)
 		if err != nil {
 			return err
 		}
 		if err := overBudget([]*slim.Report{r}); err != nil {
 			return err
 		}
-		if err := e.write(dst, img, nil); err != nil {
+		if err := target.WriteImage(ctx, img); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
 		reports = []*slim.Report{r}
 	}
 
 	for i, r := range reports {
-		r.Source, r.DryRun = s.loc.String(), c.dryRun
+		r.Source, r.DryRun = source.Location().String(), c.dryRun
 		if !c.dryRun {
 			r.Target = dst.String()
 		}
@@ -349,8 +347,8 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		}
 	}
 	if c.report != "" {
-		return atomicFile(c.report, func(f *os.File) error {
-			if len(reports) == 1 && s.idx == nil {
+		return locations.WriteFile(c.report, func(f io.Writer) error {
+			if len(reports) == 1 && s.Index == nil {
 				return reports[0].WriteJSON(f)
 			}
 			return (&slim.IndexReport{Images: reports}).WriteJSON(f)
@@ -461,8 +459,8 @@ func scratchOptions(c config) []slim.Option {
 }
 
 // scratchImage copies the program onto an empty image and writes it.
-func scratchImage(e *env, c config, s *source, dst location, maxSize int64, opts []slim.Option, stdout io.Writer) error {
-	img, r, err := slim.Scratch(s.img, opts...)
+func scratchImage(ctx context.Context, c config, src v1.Image, dst locations.Target, maxSize int64, opts []slim.Option, stdout io.Writer) error {
+	img, r, err := slim.Scratch(src, opts...)
 	if err != nil {
 		return err
 	}
@@ -470,25 +468,31 @@ func scratchImage(e *env, c config, s *source, dst location, maxSize int64, opts
 		return fmt.Errorf("output would be %s uncompressed, over --max-size %s: nothing written", slim.Bytes(r.After.Uncompressed), c.maxSize)
 	}
 	if !c.dryRun {
-		if err := e.write(dst, img, nil); err != nil {
-			return fmt.Errorf("writing %s: %w", dst, err)
+		if err := dst.WriteImage(ctx, img); err != nil {
+			return fmt.Errorf("writing %s: %w", dst.Location(), err)
 		}
 	}
 	if err := r.WriteText(stdout); err != nil {
 		return err
 	}
 	if c.report != "" {
-		return atomicFile(c.report, func(f *os.File) error { return r.WriteJSON(f) })
+		return locations.WriteFile(c.report, func(f io.Writer) error { return r.WriteJSON(f) })
 	}
 	return nil
 }
 
-// sameRegistry reports whether src and dst name images in one registry.
-func sameRegistry(src, dst location) bool {
-	if (src.kind != kindRegistry && src.kind != "") || (dst.kind != kindRegistry && dst.kind != "") {
-		return false
+// locationOptions gives the options of sources and targets that the flags
+// set.
+func locationOptions(insecure bool, platform *v1.Platform, workDir string, jobs int) []locations.Option {
+	opts := []locations.Option{locations.WithWorkDir(workDir)}
+	if insecure {
+		opts = append(opts, locations.WithInsecure())
 	}
-	a, err1 := name.ParseReference(src.ref)
-	b, err2 := name.ParseReference(dst.ref)
-	return err1 == nil && err2 == nil && a.Context().RegistryStr() == b.Context().RegistryStr()
+	if platform != nil {
+		opts = append(opts, locations.WithPlatform(*platform))
+	}
+	if jobs > 0 {
+		opts = append(opts, locations.WithJobs(jobs))
+	}
+	return opts
 }

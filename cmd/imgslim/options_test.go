@@ -16,53 +16,6 @@ import (
 	"github.com/imgslim/imgslim/testdata/dockertest"
 )
 
-func TestParseLocation(t *testing.T) {
-	for _, tc := range []struct {
-		in                string
-		kind, ref, path   string
-		wantErr, notUsage bool
-	}{
-		{in: "docker://example.com/a/b:v1", kind: kindRegistry, ref: "example.com/a/b:v1"},
-		{in: "docker://127.0.0.1:5000/a@sha256:" + strings.Repeat("0", 64), kind: kindRegistry, ref: "127.0.0.1:5000/a@sha256:" + strings.Repeat("0", 64)},
-		{in: "docker-daemon:a/b:v1", kind: kindDaemon, ref: "a/b:v1"},
-		{in: "docker-archive:/tmp/x.tar", kind: kindArchive, path: "/tmp/x.tar"},
-		{in: "docker-archive:/tmp/x.tar:a/b:v1", kind: kindArchive, path: "/tmp/x.tar", ref: "a/b:v1"},
-		{in: "oci:/tmp/layout", kind: kindOCI, path: "/tmp/layout"},
-		{in: "oci:rel/layout:tag", kind: kindOCI, path: "rel/layout", ref: "tag"},
-		{in: "oci-archive:/tmp/x.tar:tag", kind: kindOCIArch, path: "/tmp/x.tar", ref: "tag"},
-		{in: "a/b:v1", ref: "a/b:v1"},
-		{in: "localhost:5000/a", ref: "localhost:5000/a"},
-		{in: "", wantErr: true},
-		{in: "docker://", wantErr: true},
-		{in: "docker-daemon:", wantErr: true},
-		{in: "oci:", wantErr: true},
-		{in: "oci::tag", wantErr: true},
-		{in: "foo://x", wantErr: true},
-		{in: "http://example.com/x", wantErr: true},
-		{in: "dir:/tmp/x", wantErr: true},
-		{in: "containers-storage:x", wantErr: true},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			l, err := parseLocation(tc.in)
-			if tc.wantErr {
-				if err == nil {
-					t.Errorf("parseLocation(%q): got %+v, want an error", tc.in, l)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("parseLocation(%q): got error %v, want nil", tc.in, err)
-			}
-			if l.kind != tc.kind || l.ref != tc.ref || l.path != tc.path {
-				t.Errorf("parseLocation(%q): got kind %q ref %q path %q, want %q %q %q", tc.in, l.kind, l.ref, l.path, tc.kind, tc.ref, tc.path)
-			}
-			if l.kind != "" && l.String() != tc.in {
-				t.Errorf("parseLocation(%q).String(): got %q, want the input back", tc.in, l.String())
-			}
-		})
-	}
-}
-
 func TestHelp(t *testing.T) {
 	for _, arg := range []string{"--help", "-h"} {
 		r := imgslim(t, arg)

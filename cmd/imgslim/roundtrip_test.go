@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/imgslim/imgslim/testdata/dockertest"
 )
@@ -278,26 +277,5 @@ func TestDockerArchiveUniformLayers(t *testing.T) {
 			}
 			checkSlimmed(t, img, readArchiveGGCR(t, dst, ""), checkOpts{plain: true})
 		})
-	}
-}
-
-// TestValidateReadsLayersAsGzip backs the way outputs are read back here:
-// validate.Image gunzips every layer blob, so a docker-archive with plain
-// layers read as stored (imgslim's own reader) fails it, while ggcr's
-// tarball.ImageFromPath presents the same layers compressed and passes.
-func TestValidateReadsLayersAsGzip(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "saved.tar")
-	writePlainArchive(t, p, "example.com/fixture/src:v1", fixture(t, false))
-
-	asStored, closer, err := openArchive(p, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closer.Close()
-	if err := validate.Image(asStored); err == nil {
-		t.Errorf("validate.Image of plain layers as stored: got nil, want an error (it gunzips every blob)")
-	}
-	if err := validate.Image(readArchiveGGCR(t, p, "")); err != nil {
-		t.Errorf("validate.Image through tarball.ImageFromPath: got %v, want nil", err)
 	}
 }

@@ -1,8 +1,9 @@
-package main
+package locations
 
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +14,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
+// A docker-archive location: docker-archive:PATH[:REF].
+//
 // A docker-archive is what `docker save` writes: a tar holding
 // manifest.json, the image configs and one tar per layer. ggcr's tarball
 // package reads it too, but presents plain-tar layers as gzip by
@@ -23,6 +27,70 @@ import (
 // Reading the archive's members in place keeps a plain layer plain: its
 // blob is the tar, its digest its diff ID, and nothing is compressed unless
 // the target asks for it.
+
+type archiveSource struct {
+	loc Location
+	o   *options
+}
+
+func (s *archiveSource) Location() Location { return s.loc }
+
+func (s *archiveSource) Open(ctx context.Context) (*Contents, error) {
+	img, c, err := openArchive(s.loc.Path, s.loc.Ref)
+	if err != nil {
+		return nil, err
+	}
+	out := &Contents{Image: img}
+	out.onClose(closerFunc(c))
+	if err := s.o.checkPlatform(img, s.loc); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return out, nil
+}
+
+type archiveTarget struct {
+	loc Location
+	o   *options
+	ref name.Reference // the name the archive gives the image; nil for none
+}
+
+func newArchiveTarget(l Location, o *options) (*archiveTarget, error) {
+	t := &archiveTarget{loc: l, o: o}
+	if l.Ref != "" {
+		tag, err := name.NewTag(l.Ref)
+		if err != nil {
+			return nil, fmt.Errorf("bad reference %q: %w", l.Ref, err)
+		}
+		t.ref = tag
+	}
+	return t, nil
+}
+
+func (t *archiveTarget) Location() Location       { return t.loc }
+func (t *archiveTarget) Accepts(index bool) error { return onePlatform(t.loc, index) }
+
+func (t *archiveTarget) WriteIndex(context.Context, v1.ImageIndex) error {
+	return onePlatform(t.loc, true)
+}
+
+func (t *archiveTarget) WriteImage(ctx context.Context, img v1.Image) error {
+	return writeFile(t.loc.Path, func(f *os.File) error {
+		ref := t.ref
+		if ref == nil {
+			// No name: the archive's RepoTags stay empty, as with
+			// `docker save IMAGE_ID`.
+			d, err := img.Digest()
+			if err != nil {
+				return err
+			}
+			if ref, err = name.NewDigest("imgslim@" + d.String()); err != nil {
+				return err
+			}
+		}
+		return tarball.Write(ref, img, &ctxWriter{ctx: ctx, w: f})
+	})
+}
 
 type archiveManifest struct {
 	Config   string

@@ -1,0 +1,105 @@
+package locations
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// randomImage is an image of n random layers, each a gzip blob.
+func randomImage(t testing.TB, n int) v1.Image {
+	t.Helper()
+	img, err := random.Image(512, int64(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// member is one file of a tar built by tarBytes.
+type tarMember struct {
+	name string
+	body []byte
+}
+
+func tarBytes(t testing.TB, members ...tarMember) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, m := range members {
+		if err := tw.WriteHeader(&tar.Header{Name: m.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(m.body))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(m.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// dockerSave gives img as `docker save` writes it with the classic image
+// store: manifest.json, the config and one plain tar per layer, tagged ref.
+func dockerSave(t testing.TB, ref string, img v1.Image) []byte {
+	t.Helper()
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := []tarMember{{cfgName.Hex + ".json", raw}}
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range ls {
+		d, err := l.DiffID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, d.Hex+"/layer.tar")
+		members = append(members, tarMember{d.Hex + "/layer.tar", b})
+	}
+	var tags []string
+	if ref != "" {
+		tags = []string{ref}
+	}
+	m, err := json.Marshal(tarball.Manifest{{Config: cfgName.Hex + ".json", RepoTags: tags, Layers: names}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members = append(members, tarMember{"manifest.json", m})
+	return tarBytes(t, members...)
+}
+
+func writeTemp(t testing.TB, name string, b []byte) string {
+	t.Helper()
+	p := fmt.Sprintf("%s/%s", t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

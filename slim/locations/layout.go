@@ -1,0 +1,159 @@
+package locations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+)
+
+// An OCI image layout location: oci:DIR[:TAG]. The tag is the
+// org.opencontainers.image.ref.name annotation of the image's entry in
+// index.json.
+
+const refNameAnnotation = "org.opencontainers.image.ref.name"
+
+type layoutSource struct {
+	loc Location
+	o   *options
+}
+
+func (s *layoutSource) Location() Location { return s.loc }
+
+func (s *layoutSource) Open(ctx context.Context) (*Contents, error) {
+	return openLayout(ctx, s.loc, s.loc.Path, s.o)
+}
+
+// openLayout reads the image that l names from the layout in dir (l's own
+// path, or where its archive was unpacked).
+func openLayout(ctx context.Context, l Location, dir string, o *options) (*Contents, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", l.Path, err)
+	}
+	ii, err := p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", l.Path, err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", l.Path, err)
+	}
+	var found []v1.Descriptor
+	var tags []string
+	for _, d := range im.Manifests {
+		tag := d.Annotations[refNameAnnotation]
+		tags = append(tags, tag)
+		if l.Ref == "" || tag == l.Ref {
+			found = append(found, d)
+		}
+	}
+	switch {
+	case len(found) == 0 && l.Ref != "":
+		return nil, fmt.Errorf("OCI layout %s has no image tagged %q (it has %q)", l.Path, l.Ref, tags)
+	case len(found) == 0:
+		return nil, fmt.Errorf("OCI layout %s holds no image", l.Path)
+	case len(found) > 1:
+		return nil, fmt.Errorf("OCI layout %s holds %d images: name one as %s:%s:TAG (tags: %q)", l.Path, len(found), l.Kind, l.Path, tags)
+	}
+	d := found[0]
+	c := &Contents{}
+	if d.MediaType.IsIndex() {
+		idx, err := ii.ImageIndex(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", l, err)
+		}
+		if o.platform == nil {
+			c.Index = idx
+			return c, nil
+		}
+		c.Image, err = pickPlatform(idx, *o.platform)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", l, err)
+		}
+		return c, nil
+	}
+	if c.Image, err = ii.Image(d.Digest); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", l, err)
+	}
+	return c, o.checkPlatform(c.Image, l)
+}
+
+type layoutTarget struct {
+	loc Location
+	o   *options
+}
+
+func (t *layoutTarget) Location() Location { return t.loc }
+func (t *layoutTarget) Accepts(bool) error { return nil }
+
+func (t *layoutTarget) WriteImage(ctx context.Context, img v1.Image) error {
+	return writeLayout(ctx, t.loc.Path, t.loc.Ref, img, nil)
+}
+
+func (t *layoutTarget) WriteIndex(ctx context.Context, idx v1.ImageIndex) error {
+	return writeLayout(ctx, t.loc.Path, t.loc.Ref, nil, idx)
+}
+
+// writeLayout adds the image to the OCI layout at dir, replacing the one
+// with the same tag. A new layout is written beside dir and renamed into
+// place; in an existing one, blobs are content-addressed and index.json is
+// rewritten last, so a failure leaves the old index valid.
+func writeLayout(ctx context.Context, dir, tag string, img v1.Image, idx v1.ImageIndex) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var opts []layout.Option
+	var matcher match.Matcher = func(v1.Descriptor) bool { return false }
+	if tag != "" {
+		opts = append(opts, layout.WithAnnotations(map[string]string{refNameAnnotation: tag}))
+		matcher = match.Annotation(refNameAnnotation, tag)
+	}
+	put := func(p layout.Path) error {
+		if idx != nil {
+			return p.ReplaceIndex(idx, matcher, opts...)
+		}
+		return p.ReplaceImage(img, matcher, opts...)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
+		p, err := layout.FromPath(dir)
+		if err != nil {
+			return err
+		}
+		return put(p)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".imgslim-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	p, err := layout.Write(tmp, empty.Index)
+	if err != nil {
+		return err
+	}
+	if err := put(p); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s exists and is not an OCI layout: %w", dir, err)
+	}
+	return os.Rename(tmp, dir)
+}
