@@ -108,9 +108,8 @@ func TestEndToEnd(t *testing.T) {
 			files[fmt.Sprintf("npm/content-v2/sha512/%02x/blob", i)] = []byte(junk(int64(200+i), 128<<10))
 		}
 	}
-	src := "imgslim-test/cli-e2e-src:" + uniq()
-	dst := "imgslim-test/cli-e2e-slim:" + uniq()
-	dockertest.BuildImage(t, src, files, `FROM `+base+`
+	// Built once per machine, while the recipe holds.
+	src := dockertest.CachedImage(t, "imgslim-test/cli-e2e-src:cached", base, files, `FROM `+base+`
 COPY server /usr/local/bin/e2e-server
 COPY git /app/.git
 COPY npm /root/.npm/_cacache
@@ -125,6 +124,7 @@ WORKDIR /app
 ENV APP_MODE=prod
 ENTRYPOINT ["/usr/local/bin/e2e-server"]
 `)
+	dst := "imgslim-test/cli-e2e-slim:" + uniq()
 	rmiOnCleanup(t, dst)
 	// The source is what the test means it to be: .git there, a real
 	// hardlink pair, running as root.
@@ -132,7 +132,7 @@ ENTRYPOINT ["/usr/local/bin/e2e-server"]
 		"test -d /app/.git && test -d /root/.npm && stat -c %h /app/vendor/bundle.pack && id -u"); got != "2\n0" {
 		t.Fatalf("source image: got %q, want the link count 2 and uid 0", got)
 	}
-	t.Logf("built %s in %v", src, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s ready in %v", src, time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
 	res := mustSlim(t, "--remove", "**/.git", "--remove", "/root/.npm", "--remove", "/app/static/tmp",

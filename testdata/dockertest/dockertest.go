@@ -155,10 +155,7 @@ func BuildImage(t testing.TB, tag string, files map[string][]byte, dockerfile st
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		mode := os.FileMode(0o644)
-		if bytes.HasPrefix(data, []byte("#!")) || bytes.HasPrefix(data, []byte("\x7fELF")) {
-			mode = 0o755
-		}
+		mode := contextMode(data)
 		if err := os.WriteFile(p, data, mode); err != nil {
 			t.Fatal(err)
 		}
@@ -176,6 +173,40 @@ func BuildImage(t testing.TB, tag string, files map[string][]byte, dockerfile st
 		}
 	})
 	Docker(t, "build", "--network", "host", "--force-rm", "-t", tag, dir)
+}
+
+// contextMode is the mode of a build context file holding data: 0755 for a
+// script or an ELF file, else 0644.
+func contextMode(data []byte) os.FileMode {
+	if bytes.HasPrefix(data, []byte("#!")) || bytes.HasPrefix(data, []byte("\x7fELF")) {
+		return 0o755
+	}
+	return 0o644
+}
+
+// CachedImage builds dockerfile, whose FROM is from, with a build context
+// holding files (modes as BuildImage gives them), and tags the result tag,
+// unless the daemon already holds tag built from the same recipe: the
+// Dockerfile, the files and from's image ID (see FixtureLabel). The image is
+// kept for later tests and runs, so the test must not change it, and tag
+// must be one no other recipe uses. Build inputs must be reproducible (a Go
+// binary built with -trimpath is) or every run rebuilds.
+func CachedImage(t testing.TB, tag, from string, files map[string][]byte, dockerfile string) string {
+	t.Helper()
+	ensureImage(t, recipe{
+		tag:        tag,
+		from:       from,
+		dockerfile: dockerfile,
+		files:      files,
+		fill: func(t testing.TB, dir string) {
+			for name, data := range files {
+				if err := os.Chmod(filepath.Join(dir, filepath.FromSlash(name)), contextMode(data)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+	})
+	return tag
 }
 
 // RunDetached starts a container from image with args as its command
