@@ -142,9 +142,6 @@ const (
 	MinExpansion = 1 << 30
 )
 
-// minExpansion is MinExpansion, lowered by tests.
-var minExpansion int64 = MinExpansion
-
 // ErrTooLarge is the error of a layer whose stream expands past its Limit.
 var ErrTooLarge = errors.New("layer expands past the decompression limit")
 
@@ -152,8 +149,11 @@ var ErrTooLarge = errors.New("layer expands past the decompression limit")
 // few megabytes of gzip cannot fill the disk with terabytes of spool.
 type Limit struct {
 	// Ratio is the most uncompressed bytes per blob byte; zero means
-	// DefaultRatio. Below MinExpansion bytes a stream is never refused.
+	// DefaultRatio.
 	Ratio int64
+	// Floor is the size below which a stream is never refused; zero
+	// means MinExpansion.
+	Floor int64
 }
 
 // max returns the most bytes a stream from a blob of size bytes may hold.
@@ -165,7 +165,11 @@ func (lim Limit) max(size int64) int64 {
 	if size > 0 && r > (1<<62)/size {
 		return 1 << 62
 	}
-	return max(minExpansion, r*size)
+	floor := lim.Floor
+	if floor <= 0 {
+		floor = MinExpansion
+	}
+	return max(floor, r*size)
 }
 
 // guard wraps a stream so that every read checks ctx and the stream stops

@@ -130,7 +130,8 @@ func (p *Plan) removes(name string, rules *Rules) (rm bool, why, root string) {
 	} else {
 		rm, why, root = p.setRemoves(name)
 	}
-	if !rm {
+	if !rm || rules.Keeps(name) {
+		// --keep beats every removal, the built-in sets' included.
 		return false, "", ""
 	}
 	if reason, ok := p.isProtected(name); ok {

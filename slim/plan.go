@@ -174,6 +174,15 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	p := &Plan{o: o, cfg: cfg, manifest: m, layers: make([]*layerPlan, len(ls)), fetched: map[string]blob{},
 		replace: map[string][]byte{}, symlinks: map[string]string{}, headers: map[string]*tar.Header{}}
 
+	if o.spool {
+		var need int64
+		for _, d := range m.Layers {
+			need += 2 * d.Size
+		}
+		if err := checkSpace(o.workDir, need); err != nil {
+			return nil, err
+		}
+	}
 	g, ctx := errgroup.WithContext(o.ctx)
 	g.SetLimit(o.jobs)
 	var mu sync.Mutex
@@ -255,7 +264,7 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, li
 				lp.spool = spool
 			}
 		}()
-		spoolW = bw
+		spoolW = &spoolWriter{w: bw, dir: filepath.Dir(spool)}
 	}
 	if lp.digest, err = l.Digest(); err != nil {
 		return lp, err

@@ -55,6 +55,16 @@ func (r *Rules) Removes(p string) (bool, string) {
 	return true, pat
 }
 
+// Keeps reports whether a keep pattern matches p: nothing removes p then,
+// neither the removal patterns nor a built-in set.
+func (r *Rules) Keeps(p string) bool {
+	if r == nil || r.keep.empty() {
+		return false
+	}
+	kp, _ := r.keep.match(p)
+	return kp
+}
+
 // Patterns returns the removal patterns in order.
 func (r *Rules) Patterns() []string {
 	if r == nil {

@@ -1,0 +1,68 @@
+package layers
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// A layer whose stream expands past its Limit is refused with ErrTooLarge,
+// after no more than the limit was read, and spooled.
+func TestScanDecompressionBomb(t *testing.T) {
+	zeros := reg("zeros", strings.Repeat("\x00", 32<<20))
+	bomb := gzLayer(t, zeros)
+	size, _ := bomb.Size()
+	lim := Limit{Ratio: 10, Floor: 1 << 20}
+	var spool countingWriter
+	_, err := ScanTo(context.Background(), bomb, ScanOptions{Spool: &spool, Limit: lim}, func(*tar.Header, int64, io.Reader) error { return nil })
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	if max := max(lim.Floor, 10*size); spool.n > max {
+		t.Errorf("spooled %d bytes, want at most the limit, %d", spool.n, max)
+	}
+	if !strings.Contains(err.Error(), "expands past") {
+		t.Errorf("got %q, want a message saying the layer expands past its limit", err)
+	}
+	// The default limit takes it: 32 MiB is under MinExpansion.
+	if _, err := Scan(context.Background(), bomb, func(*tar.Header, io.Reader) error { return nil }); err != nil {
+		t.Errorf("default limit: %v", err)
+	}
+	// A stream that ends exactly at the limit is not a bomb.
+	raw := tarBytes(t, reg("a", "a"))
+	exact := static.NewLayer(raw, types.OCIUncompressedLayer)
+	if _, err := ScanTo(context.Background(), exact, ScanOptions{Limit: Limit{Ratio: 1, Floor: int64(len(raw))}}, func(*tar.Header, int64, io.Reader) error { return nil }); err != nil {
+		t.Errorf("a stream at its limit: %v", err)
+	}
+}
+
+// The spool ends at the end-of-archive marker: what follows is hashed (it
+// is part of the diff ID) but no extractor reads it, so it is not kept.
+func TestScanSpoolStopsAtEndMarker(t *testing.T) {
+	raw := tarBytes(t, reg("a", "hello"), dir("d/"))
+	trailing := append(append([]byte(nil), raw...), bytes.Repeat([]byte("junk"), 1<<18)...)
+	sum := sha256.Sum256(trailing)
+	diffID := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	var spool bytes.Buffer
+	size, err := ScanTo(context.Background(), static.NewLayer(trailing, types.OCIUncompressedLayer), ScanOptions{DiffID: diffID, Spool: &spool}, func(*tar.Header, int64, io.Reader) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size != int64(len(trailing)) {
+		t.Errorf("got stream size %d, want %d", size, len(trailing))
+	}
+	// Go's writer ends with two zero blocks; so does the spool.
+	if spool.Len() != len(raw) {
+		t.Errorf("spooled %d bytes, want the %d up to the end marker", spool.Len(), len(raw))
+	}
+}
