@@ -2,7 +2,6 @@ package slim
 
 import (
 	"archive/tar"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -27,11 +26,17 @@ type Analysis struct {
 	Saving   Totals   `json:"saving"`
 	Secrets  []Secret `json:"secrets,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+
+	// report is the plan's, for the JSON document.
+	report *Report
 }
 
 // Category is one share of the visible files.
 type Category struct {
-	Name  string  `json:"name"`
+	// Key names the category for machines: application, one of AllSets,
+	// or other; Name is for people.
+	Key   string  `json:"category"`
+	Name  string  `json:"-"`
 	Files int     `json:"files"`
 	Bytes int64   `json:"bytes"`
 	Share float64 `json:"share"` // of the visible bytes
@@ -68,7 +73,7 @@ func Analyze(img v1.Image, opts ...Option) (*Analysis, error) {
 			Uncompressed: r.Before.Uncompressed - r.After.Uncompressed,
 			Files:        r.Before.Files - r.After.Files,
 		},
-		Secrets: r.Secrets, Warnings: r.Warnings,
+		Secrets: r.Secrets, Warnings: r.Warnings, report: r,
 	}
 	cats := map[string]*Category{}
 	var visible int64
@@ -104,13 +109,22 @@ func Analyze(img v1.Image, opts ...Option) (*Analysis, error) {
 		if c == nil {
 			c = &Category{}
 		}
-		c.Name = cn.name
+		c.Key, c.Name = cn.key, cn.name
 		if visible > 0 {
 			c.Share = float64(c.Bytes) / float64(visible)
 		}
 		a.Categories = append(a.Categories, *c)
 	}
+	r.DryRun = true
+	r.Analysis = &AnalysisSection{Categories: a.Categories, Wasted: a.Wasted, Saving: a.Saving}
 	return a, nil
+}
+
+// Document returns the analysis as the JSON report every mode shares.
+func (a *Analysis) Document() *Document {
+	d := NewDocument(ModeAnalyze, a.report)
+	d.Source = Ref{Ref: a.Image, Digest: a.report.SourceDigest}
+	return d
 }
 
 // isApplication reports whether name belongs to the program: the
@@ -145,9 +159,6 @@ func (a *Analysis) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s: %s\n", Sanitize(s.Where), Sanitize(s.What))
 		}
 	}
-	for _, warn := range a.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", Sanitize(warn))
-	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -157,11 +168,4 @@ func pct(part, whole int64) string {
 		return "0%"
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(part)/float64(whole))
-}
-
-// WriteJSON writes the analysis as indented JSON.
-func (a *Analysis) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(a)
 }

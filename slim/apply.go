@@ -45,6 +45,7 @@ func uncompressed(mt types.MediaType) bool {
 // lose nothing are the source's own, blob and digest unchanged, so a push
 // to the source's registry uploads nothing for them.
 func (p *Plan) Apply() (v1.Image, error) {
+	start := time.Now()
 	o := p.o
 	f := layers.Format{
 		Compress: o.compress,
@@ -168,6 +169,10 @@ func (p *Plan) Apply() (v1.Image, error) {
 		return nil, fmt.Errorf("computing digest: %w", err)
 	}
 	r.Digest = d.String()
+	if err := p.finishReport(out, tarSizes, userLayer, userTar); err != nil {
+		return nil, err
+	}
+	r.Timings.Rewrite = time.Since(start).Seconds()
 	return img, nil
 }
 

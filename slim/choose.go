@@ -2,12 +2,9 @@ package slim
 
 import (
 	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
-	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/imgslim/imgslim/layers"
@@ -18,13 +15,6 @@ type Skip struct {
 	Path string `json:"path"`
 	Rule string `json:"rule"`
 	Why  string `json:"why"`
-}
-
-// Secret is a credential found in the source image: the file is removed,
-// but it was published with the image and must be rotated.
-type Secret struct {
-	Where string `json:"where"` // a path, "env NAME" or "history N"
-	What  string `json:"what"`
 }
 
 // wantContent says which files the scan keeps in memory for the rule sets.
@@ -259,70 +249,6 @@ func packageMain(b []byte) string {
 		return ""
 	}
 	return pkg.Main
-}
-
-// Secret-looking names and values, for Env and history.
-var (
-	secretName  = regexp.MustCompile(`(?i)(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASS|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|AUTH|CREDENTIALS?)($|_)|_KEY$`)
-	secretValue = regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{36}|AIza[0-9A-Za-z_-]{35})\b`)
-	npmrcToken  = regexp.MustCompile(`(?m)(_authToken|_auth|_password)\s*=\s*\S`)
-	pypiPass    = regexp.MustCompile(`(?m)^\s*password\s*[=:]\s*\S`)
-)
-
-// findSecrets marks credential files for removal and notes secrets in the
-// config, which no layer rewrite can take back.
-func (p *Plan) findSecrets() {
-	seen := map[string]bool{}
-	note := func(where, what string) {
-		if !seen[where] {
-			seen[where] = true
-			p.secrets = append(p.secrets, Secret{Where: where, What: what})
-		}
-	}
-	r := p.setRules[SetSecrets]
-	packaged := p.packagedFiles()
-	for name, n := range p.view.nodes {
-		if n.typ != tar.TypeReg {
-			continue
-		}
-		base := path.Base(name)
-		content, _ := p.content(name)
-		switch {
-		case n.secret && !packaged[name] && !fixture(name):
-			p.setPaths[name] = setChoice{set: SetSecrets, why: "private key"}
-			note(name, "private key")
-		case base == ".npmrc" && npmrcToken.Match(content):
-			p.setPaths[name] = setChoice{set: SetSecrets, why: "npm token"}
-			note(name, "npm registry token")
-		case base == ".pypirc" && pypiPass.Match(content):
-			p.setPaths[name] = setChoice{set: SetSecrets, why: "PyPI password"}
-			note(name, "PyPI password")
-		case strings.HasSuffix(name, "/.docker/config.json") && bytes.Contains(content, []byte(`"auths"`)) && bytes.Contains(content, []byte(`"auth"`)):
-			p.setPaths[name] = setChoice{set: SetSecrets, why: "registry credentials"}
-			note(name, "Docker registry credentials")
-		case r != nil:
-			if rm, pat := r.Removes(name); rm {
-				note(name, "credential file ("+pat+")")
-			}
-		}
-	}
-	for _, kv := range p.cfg.Config.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		switch {
-		case secretValue.MatchString(v):
-			note("env "+k, "value looks like a token")
-		case secretName.MatchString(k) && v != "":
-			note("env "+k, "name looks like a secret")
-		}
-	}
-	for i, h := range p.cfg.History {
-		if m := secretValue.FindString(h.CreatedBy); m != "" {
-			note(fmt.Sprintf("history %d", i), "command holds a token ("+m[:4]+"…)")
-		} else if strings.Contains(h.CreatedBy, "--build-arg") || regexp.MustCompile(`(?i)(password|token|secret)=\S`).MatchString(h.CreatedBy) {
-			note(fmt.Sprintf("history %d", i), "command passes a secret-looking argument")
-		}
-	}
-	sort.Slice(p.secrets, func(i, j int) bool { return p.secrets[i].Where < p.secrets[j].Where })
 }
 
 // packagedFiles returns the paths dpkg's file lists name: a key a Debian

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -149,6 +150,7 @@ type setChoice struct {
 // NewPlan reads the headers of every layer of img, several layers at once,
 // and decides what each loses.
 func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
+	start := time.Now()
 	o := makeOptions(opts...)
 	raw, err := img.RawConfigFile()
 	if err != nil {
@@ -228,6 +230,10 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 		return nil, err
 	}
 	p.report = p.newReport()
+	if d, err := img.Digest(); err == nil {
+		p.report.SourceDigest = d.String()
+	}
+	p.report.Timings.Plan = time.Since(start).Seconds()
 	return p, nil
 }
 

@@ -4,43 +4,74 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/google/go-containerregistry/pkg/v1"
 )
 
-// Report says what a slimming did, or will do under --dry-run.
+// SchemaVersion is the version of the JSON report's schema
+// (docs/report.schema.json). It changes when a key is removed or changes
+// meaning; added keys keep it.
+const SchemaVersion = 1
+
+// Report says what a slimming did to one image, or will do under
+// --dry-run. Its JSON form is one element of Document.Images; every key is
+// a machine key, described in docs/report.schema.json.
 type Report struct {
-	Source   string `json:"source,omitempty"`
-	Target   string `json:"target,omitempty"`
+	// Source and Target are the locations, shown in the text report; the
+	// JSON has them once, in the Document.
+	Source string `json:"-"`
+	Target string `json:"-"`
+
 	Platform string `json:"platform,omitempty"`
 	DryRun   bool   `json:"dryRun"`
 	// Estimated is set when After.Compressed is a projection (dry run).
-	Estimated bool   `json:"estimated"`
-	Digest    string `json:"digest,omitempty"`
+	Estimated bool `json:"estimated"`
+	// SourceDigest is the source image's manifest digest, Digest the
+	// output's (empty for a dry run).
+	SourceDigest string `json:"sourceDigest,omitempty"`
+	Digest       string `json:"targetDigest,omitempty"`
 
 	Before Totals `json:"before"`
 	After  Totals `json:"after"`
 
-	LayersRewritten  int `json:"layersRewritten"`
-	LayersDropped    int `json:"layersDropped"`
-	WhiteoutsDropped int `json:"whiteoutsDropped"`
+	// Layers says, for each layer of the source and then for each layer
+	// imgslim adds, what became of it.
+	Layers           []LayerReport `json:"layers"`
+	LayersRewritten  int           `json:"layersRewritten"`
+	LayersDropped    int           `json:"layersDropped"`
+	WhiteoutsDropped int           `json:"whiteoutsDropped"`
 
-	Removed []PatternReport `json:"removed"`
+	// Removed is what each rule took: a user pattern, or "SET: reason"
+	// for a built-in set.
+	Removed []PatternReport `json:"rules"`
 	// Sets sums Removed by built-in rule set; the user's patterns are
 	// under "patterns".
-	Sets []SetReport `json:"sets,omitempty"`
+	Sets []SetReport `json:"sets"`
 	// Protected lists paths a rule matched but the program needs.
-	Protected []Skip `json:"protected,omitempty"`
-	// Secrets were in the source image: removed from the output, but
-	// published with the source, so they must be rotated.
-	Secrets []Secret `json:"secrets,omitempty"`
-	// Packages the buildtools set removed, and those it left, with why.
-	Packages     []string          `json:"packages,omitempty"`
-	PackagesKept map[string]string `json:"packagesKept,omitempty"`
+	Protected []Skip `json:"kept"`
+	// Secrets found in the source image, each with where it was and
+	// whether it remains in the output.
+	Secrets []Secret `json:"secrets"`
+	// Packages the package sets removed, and those they left, with why.
+	Packages     []string          `json:"-"`
+	PackagesKept map[string]string `json:"-"`
+	PackageList  PackageReport     `json:"packages"`
 
-	User     string   `json:"user"`
-	Warnings []string `json:"warnings,omitempty"`
+	// User is the user the output runs as, for the text report; RunsAs
+	// the same for machines.
+	User   string     `json:"-"`
+	RunsAs UserReport `json:"user"`
+
+	Warnings []string `json:"warnings"`
+	Timings  Timings  `json:"timings"`
+
+	// Scratch is set by --scratch, Analysis by analyze.
+	Scratch  *ScratchSection  `json:"scratch,omitempty"`
+	Analysis *AnalysisSection `json:"analysis,omitempty"`
 }
 
 // Totals describe an image.
@@ -51,12 +82,50 @@ type Totals struct {
 	Files        int   `json:"files"`
 }
 
-// PatternReport is what one removal pattern took.
+// Layer actions.
+const (
+	LayerKept      = "kept"      // the source's blob, unchanged
+	LayerRewritten = "rewritten" // rewritten without what the rules removed
+	LayerDropped   = "dropped"   // left empty, so left out
+	// LayerRecompressed is a plain tar compressed for its target: same
+	// files, new blob.
+	LayerRecompressed = "recompressed"
+	LayerAdded        = "added" // imgslim's own (the user's accounts and home)
+)
+
+// LayerReport is what became of one layer.
+type LayerReport struct {
+	// Index is the layer's position in the source (-1 for an added one).
+	Index  int    `json:"index"`
+	Action string `json:"action"`
+	// Digest and DiffID are the source layer's; OutputDigest the layer in
+	// the output, when it differs from Digest.
+	Digest       string `json:"digest,omitempty"`
+	DiffID       string `json:"diffID,omitempty"`
+	OutputDigest string `json:"outputDigest,omitempty"`
+	// Bytes before and after, as blob (compressed) and tar sizes.
+	CompressedBefore   int64 `json:"compressedBytesBefore"`
+	CompressedAfter    int64 `json:"compressedBytesAfter"`
+	UncompressedBefore int64 `json:"uncompressedBytesBefore"`
+	UncompressedAfter  int64 `json:"uncompressedBytesAfter"`
+	// FilesRemoved and BytesRemoved count the rules' removals in this
+	// layer (logical file sizes).
+	FilesRemoved int   `json:"filesRemoved"`
+	BytesRemoved int64 `json:"bytesRemoved"`
+}
+
+// PatternReport is what one removal rule took.
 type PatternReport struct {
-	Pattern string      `json:"pattern"`
-	Files   int         `json:"files"`
-	Bytes   int64       `json:"bytes"`
-	Largest []PathBytes `json:"largest"`
+	Pattern string `json:"rule"`
+	// Set is the built-in set the rule belongs to, or "patterns".
+	Set   string `json:"set"`
+	Files int    `json:"files"`
+	Bytes int64  `json:"bytes"`
+	// Paths lists every removed tree, largest first: removing a path
+	// removes everything under it.
+	Paths []PathBytes `json:"paths"`
+	// Largest are the first Paths, for the text report.
+	Largest []PathBytes `json:"-"`
 }
 
 // SetReport is what one rule set took.
@@ -70,6 +139,218 @@ type SetReport struct {
 type PathBytes struct {
 	Path  string `json:"path"`
 	Bytes int64  `json:"bytes"`
+}
+
+// PackageReport lists the packages the package sets purged, and the ones
+// asked for that stay.
+type PackageReport struct {
+	Removed []string      `json:"removed"`
+	Kept    []PackageKept `json:"kept"`
+}
+
+// PackageKept is a package that stays, and why.
+type PackageKept struct {
+	Name string `json:"name"`
+	Why  string `json:"why"`
+}
+
+// UserReport is who the output runs as.
+type UserReport struct {
+	Name string `json:"name"`
+	UID  int    `json:"uid"`
+	GID  int    `json:"gid"`
+	// Changed says imgslim set the config's User; Added that it added the
+	// account to /etc/passwd.
+	Changed bool `json:"changed"`
+	Added   bool `json:"added"`
+}
+
+// Timings are the seconds each stage of one image took.
+type Timings struct {
+	Plan    float64 `json:"planSeconds"`
+	Rewrite float64 `json:"rewriteSeconds"`
+	Verify  float64 `json:"verifySeconds"`
+}
+
+// ScratchSection is what --scratch copied, and why.
+type ScratchSection struct {
+	Program string         `json:"program"`
+	Files   []ScratchEntry `json:"files"`
+}
+
+// AnalysisSection is analyze's breakdown of the visible bytes.
+type AnalysisSection struct {
+	Categories []Category `json:"categories"`
+	// Wasted counts bytes of files that a later layer deletes or
+	// overwrites: shipped, never seen.
+	Wasted int64 `json:"wastedBytes"`
+	// Saving is what `imgslim IN OUT` with the default sets would remove.
+	Saving Totals `json:"saving"`
+}
+
+// Modes of a Document.
+const (
+	ModeSlim    = "slim"
+	ModeIndex   = "index"
+	ModeScratch = "scratch"
+	ModeAnalyze = "analyze"
+)
+
+// Document is the JSON report of every mode (slim, index, scratch,
+// analyze): one schema, docs/report.schema.json, that scripts can rely on.
+type Document struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Tool          Tool   `json:"tool"`
+	Mode          string `json:"mode"`
+	DryRun        bool   `json:"dryRun"`
+	Source        Ref    `json:"source"`
+	// Target is absent for a dry run and for analyze.
+	Target *Ref `json:"target,omitempty"`
+	// Images holds one report per platform image: one, except for a
+	// multi-platform index.
+	Images []*Report `json:"images"`
+	// Warnings are every image's, and the run's own.
+	Warnings []string `json:"warnings"`
+	// Gates are the checks the run was asked to pass; Failure says why
+	// it stopped when it did (a gate failed: the output was not written).
+	Gates   []Gate     `json:"gates"`
+	Failure string     `json:"failure,omitempty"`
+	Timings RunTimings `json:"timings"`
+}
+
+// Tool names the program that wrote the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Ref is an image location and the digest it had or was given.
+type Ref struct {
+	Ref    string `json:"ref"`
+	Digest string `json:"digest,omitempty"`
+}
+
+// Gate is one check the output had to pass: Value against Threshold,
+// both in Unit (bytes, percent, count).
+type Gate struct {
+	Name      string  `json:"name"`
+	Platform  string  `json:"platform,omitempty"`
+	Unit      string  `json:"unit"`
+	Threshold float64 `json:"threshold"`
+	Value     float64 `json:"value"`
+	Passed    bool    `json:"passed"`
+}
+
+// RunTimings are the seconds the whole run, and the write, took.
+type RunTimings struct {
+	Total float64 `json:"totalSeconds"`
+	Write float64 `json:"writeSeconds"`
+}
+
+// NewDocument gathers the reports of one run.
+func NewDocument(mode string, reports ...*Report) *Document {
+	d := &Document{SchemaVersion: SchemaVersion, Tool: Tool{Name: "imgslim", Version: toolVersion()}, Mode: mode,
+		Images: reports, Warnings: []string{}, Gates: []Gate{}}
+	seen := map[string]bool{}
+	for _, r := range reports {
+		r.normalize()
+		d.DryRun = d.DryRun || r.DryRun
+		for _, w := range r.Warnings {
+			if !seen[w] {
+				seen[w] = true
+				d.Warnings = append(d.Warnings, w)
+			}
+		}
+	}
+	if d.Images == nil {
+		d.Images = []*Report{}
+	}
+	return d
+}
+
+// toolVersion is imgslim's module version and VCS revision, from the
+// build info.
+func toolVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// normalize gives every list of the JSON form a value, so a script reads
+// [] rather than null.
+func (r *Report) normalize() {
+	if r.Layers == nil {
+		r.Layers = []LayerReport{}
+	}
+	if r.Removed == nil {
+		r.Removed = []PatternReport{}
+	}
+	for i := range r.Removed {
+		if r.Removed[i].Paths == nil {
+			r.Removed[i].Paths = []PathBytes{}
+		}
+	}
+	if r.Sets == nil {
+		r.Sets = []SetReport{}
+	}
+	if r.Protected == nil {
+		r.Protected = []Skip{}
+	}
+	if r.Secrets == nil {
+		r.Secrets = []Secret{}
+	}
+	r.PackageList = PackageReport{Removed: append([]string{}, r.Packages...), Kept: []PackageKept{}}
+	for _, k := range sortedKeys(r.PackagesKept) {
+		r.PackageList.Kept = append(r.PackageList.Kept, PackageKept{Name: k, Why: r.PackagesKept[k]})
+	}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	if r.Analysis != nil && r.Analysis.Categories == nil {
+		r.Analysis.Categories = []Category{}
+	}
+	if r.Scratch != nil && r.Scratch.Files == nil {
+		r.Scratch.Files = []ScratchEntry{}
+	}
+}
+
+// WriteWarnings writes the warnings for people, one escaped line each:
+// they go to stderr, not into the report on stdout.
+func (d *Document) WriteWarnings(w io.Writer) error {
+	var b strings.Builder
+	for _, warn := range d.Warnings {
+		fmt.Fprintf(&b, "imgslim: warning: %s\n", Sanitize(warn))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ScratchAsReport returns a --scratch report in the form every mode's
+// JSON report shares.
+func ScratchAsReport(sr *ScratchReport, dryRun bool) *Report {
+	r := &Report{DryRun: dryRun, Digest: sr.Digest, Before: sr.Before, After: sr.After,
+		Warnings: sr.Warnings, Scratch: &ScratchSection{Program: sr.Program, Files: sr.Files},
+		RunsAs: UserReport{Name: "nonroot", UID: 65532, GID: 65532, Changed: true, Added: true}}
+	r.normalize()
+	return r
+}
+
+// WriteJSON writes the document as indented JSON.
+func (d *Document) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
 }
 
 const (
@@ -88,10 +369,12 @@ func (p *Plan) newReport() *Report {
 	r := &Report{Estimated: true, Warnings: warnings}
 	byPattern := map[string]*PatternReport{}
 	roots := map[string]map[string]int64{}
-	for _, lp := range p.layers {
+	for li, lp := range p.layers {
 		r.Before.Layers++
 		r.Before.Compressed += lp.size
 		r.Before.Uncompressed += lp.tarSize
+		lr := LayerReport{Index: li, Digest: lp.digest.String(), DiffID: lp.diffID.String(),
+			CompressedBefore: lp.size, UncompressedBefore: lp.tarSize}
 		var droppedTar int64
 		for i := range lp.entries {
 			e := &lp.entries[i]
@@ -119,27 +402,39 @@ func (p *Plan) newReport() *Report {
 			}
 			if e.isFile() {
 				pr.Files++
+				lr.FilesRemoved++
 			}
 			if !promoted {
 				pr.Bytes += e.size
+				lr.BytesRemoved += e.size
+			}
+			// Every removed tree is listed, even one whose bytes live on
+			// under a promoted link's name.
+			roots[e.why][e.root] += 0
+			if !promoted {
 				roots[e.why][e.root] += e.size
 			}
 		}
 		switch {
 		case lp.empty():
 			r.LayersDropped++
+			lr.Action = LayerDropped
 		case lp.changed:
 			r.LayersRewritten++
 			r.After.Layers++
-			r.After.Uncompressed += lp.tarSize - droppedTar
+			lr.Action = LayerRewritten
+			lr.UncompressedAfter = lp.tarSize - droppedTar
 			if lp.tarSize > 0 {
-				r.After.Compressed += int64(float64(lp.size) * float64(lp.tarSize-droppedTar) / float64(lp.tarSize))
+				lr.CompressedAfter = int64(float64(lp.size) * float64(lp.tarSize-droppedTar) / float64(lp.tarSize))
 			}
 		default:
 			r.After.Layers++
-			r.After.Uncompressed += lp.tarSize
-			r.After.Compressed += lp.size
+			lr.Action = LayerKept
+			lr.UncompressedAfter, lr.CompressedAfter = lp.tarSize, lp.size
 		}
+		r.After.Uncompressed += lr.UncompressedAfter
+		r.After.Compressed += lr.CompressedAfter
+		r.Layers = append(r.Layers, lr)
 		for i := range lp.entries {
 			if e := &lp.entries[i]; e.isFile() && !e.drop {
 				r.After.Files++
@@ -148,29 +443,27 @@ func (p *Plan) newReport() *Report {
 	}
 	for _, k := range sortedKeys(byPattern) {
 		pr := byPattern[k]
-		for path, n := range roots[k] {
-			pr.Largest = append(pr.Largest, PathBytes{Path: path, Bytes: n})
+		pr.Set = "patterns"
+		if s, _, ok := strings.Cut(pr.Pattern, ": "); ok {
+			pr.Set = s
 		}
-		sort.Slice(pr.Largest, func(i, j int) bool {
-			a, b := pr.Largest[i], pr.Largest[j]
+		for path, n := range roots[k] {
+			pr.Paths = append(pr.Paths, PathBytes{Path: path, Bytes: n})
+		}
+		sort.Slice(pr.Paths, func(i, j int) bool {
+			a, b := pr.Paths[i], pr.Paths[j]
 			return a.Bytes > b.Bytes || a.Bytes == b.Bytes && a.Path < b.Path
 		})
-		if len(pr.Largest) > largestPerPattern {
-			pr.Largest = pr.Largest[:largestPerPattern]
-		}
+		pr.Largest = pr.Paths[:min(len(pr.Paths), largestPerPattern)]
 		r.Removed = append(r.Removed, *pr)
 	}
 	sort.SliceStable(r.Removed, func(i, j int) bool { return r.Removed[i].Bytes > r.Removed[j].Bytes })
 	bySet := map[string]*SetReport{}
 	for _, pr := range r.Removed {
-		set := "patterns"
-		if s, _, ok := strings.Cut(pr.Pattern, ": "); ok {
-			set = s
-		}
-		sr := bySet[set]
+		sr := bySet[pr.Set]
 		if sr == nil {
-			sr = &SetReport{Set: set}
-			bySet[set] = sr
+			sr = &SetReport{Set: pr.Set}
+			bySet[pr.Set] = sr
 		}
 		sr.Files += pr.Files
 		sr.Bytes += pr.Bytes
@@ -183,18 +476,66 @@ func (p *Plan) newReport() *Report {
 	for _, k := range sortedKeys(p.skipped) {
 		r.Protected = append(r.Protected, *p.skipped[k])
 	}
-	r.Secrets = p.secrets
+	r.Secrets = p.secretStatus()
 	r.Packages = p.sortedPackages()
 	r.PackagesKept = p.packagesKept
 	switch {
 	case p.user == nil:
 		r.User = "root"
+		r.RunsAs = UserReport{Name: "root"}
 	case p.setUser:
 		r.User = fmt.Sprintf("%s (%d:%d)", p.user.name, p.user.uid, p.user.gid)
+		r.RunsAs = UserReport{Name: p.user.name, UID: p.user.uid, GID: p.user.gid, Changed: true, Added: p.user.passwd != nil}
 	default:
 		r.User = p.cfg.Config.User + " (unchanged)"
+		r.RunsAs = UserReport{Name: p.user.name, UID: p.user.uid, GID: p.user.gid}
 	}
+	r.normalize()
 	return r
+}
+
+// finishReport replaces the plan's estimates of each layer by the real
+// figures once Apply has written them: out holds the output layer of each
+// source layer (nil when dropped), sizes their tar sizes; added is
+// imgslim's own layer, if any.
+func (p *Plan) finishReport(out []v1.Layer, sizes []int64, added v1.Layer, addedSize int64) error {
+	r := p.report
+	for i, l := range out {
+		lr := &r.Layers[i]
+		if l == nil {
+			lr.CompressedAfter, lr.UncompressedAfter = 0, 0
+			continue
+		}
+		d, err := l.Digest()
+		if err != nil {
+			return fmt.Errorf("reading layer %d digest: %w", i+1, err)
+		}
+		n, err := l.Size()
+		if err != nil {
+			return fmt.Errorf("reading layer %d size: %w", i+1, err)
+		}
+		lr.CompressedAfter, lr.UncompressedAfter = n, sizes[i]
+		if d.String() != lr.Digest {
+			lr.OutputDigest = d.String()
+			if lr.Action == LayerKept {
+				// A plain tar compressed for its target.
+				lr.Action = LayerRecompressed
+			}
+		}
+	}
+	if added != nil {
+		d, err := added.Digest()
+		if err != nil {
+			return err
+		}
+		n, err := added.Size()
+		if err != nil {
+			return err
+		}
+		r.Layers = append(r.Layers, LayerReport{Index: -1, Action: LayerAdded, OutputDigest: d.String(),
+			CompressedAfter: n, UncompressedAfter: addedSize})
+	}
+	return nil
 }
 
 // root returns the outermost path at or above p that the removal patterns
@@ -212,13 +553,6 @@ func (r *Rules) root(p string) string {
 		}
 	}
 	return p
-}
-
-// WriteJSON writes the report as indented JSON.
-func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
 }
 
 // WriteText writes the report as a table for people.
@@ -283,16 +617,17 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Secrets) > 0 {
 		fmt.Fprintf(&b, "\n!!! %d SECRETS FOUND IN THE SOURCE IMAGE: they were published with it, ROTATE THEM !!!\n", len(r.Secrets))
 		for _, s := range r.Secrets {
-			fmt.Fprintf(&b, "  %s: %s\n", Sanitize(s.Where), Sanitize(s.What))
+			status := "removed"
+			if s.Status == SecretRemaining {
+				status = "REMAINS IN THE OUTPUT"
+			}
+			fmt.Fprintf(&b, "  %s: %s (%s)\n", Sanitize(s.Where), Sanitize(s.What), status)
 		}
 	}
 	fmt.Fprintf(&b, "\nlayers rewritten: %d, dropped (left empty): %d, whiteouts dropped: %d\n", r.LayersRewritten, r.LayersDropped, r.WhiteoutsDropped)
 	fmt.Fprintf(&b, "runs as: %s\n", Sanitize(r.User))
 	if r.Digest != "" {
 		fmt.Fprintf(&b, "digest: %s\n", r.Digest)
-	}
-	for _, warn := range r.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", Sanitize(warn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -321,16 +656,4 @@ func Bytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%s%.1f %cB", neg, float64(n)/float64(div), "kMGTPE"[exp])
-}
-
-// IndexReport gathers the reports of a multi-platform index.
-type IndexReport struct {
-	Images []*Report `json:"images"`
-}
-
-// WriteJSON writes the reports as indented JSON.
-func (r *IndexReport) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
 }

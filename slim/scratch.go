@@ -596,9 +596,6 @@ func (r *ScratchReport) WriteText(w io.Writer) error {
 	if r.Digest != "" {
 		fmt.Fprintf(&b, "digest: %s\n", r.Digest)
 	}
-	for _, warn := range r.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", Sanitize(warn))
-	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

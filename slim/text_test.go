@@ -120,6 +120,12 @@ func TestTextOutputIsSafe(t *testing.T) {
 			scratch(plain).WriteText(&p)
 			checkSafeText(t, "scratch report", h.String(), p.String())
 
+			h.Reset()
+			p.Reset()
+			NewDocument(ModeSlim, report(tc.raw)).WriteWarnings(&h)
+			NewDocument(ModeSlim, report(plain)).WriteWarnings(&p)
+			checkSafeText(t, "warnings", h.String(), p.String())
+
 			var got string
 			o := makeOptions(WithLogf(func(format string, args ...any) { got = fmt.Sprintf(format, args...) }))
 			o.logf("rewrote %s", tc.raw)

@@ -96,8 +96,10 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 		return err
 	}
 	a.Image = source.Location().String()
+	doc := a.Document()
+	doc.WriteWarnings(stderr)
 	if asJSON {
-		return a.WriteJSON(stdout)
+		return doc.WriteJSON(stdout)
 	}
 	return a.WriteText(stdout)
 }

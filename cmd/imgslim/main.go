@@ -167,6 +167,7 @@ func oneLine(err error) string {
 }
 
 func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, stderr io.Writer) error {
+	start := time.Now()
 	src, err := locations.Parse(srcArg)
 	if err != nil {
 		return usageError{err}
@@ -269,7 +270,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if s.Index != nil {
 			return usagef("--scratch makes one image: pick a platform of %s with --platform", source.Location())
 		}
-		return scratchImage(ctx, c, s.Image, target, maxSize, append(opts, scratchOptions(c)...), stdout)
+		return scratchImage(ctx, c, s, source.Location(), target, maxSize, append(opts, scratchOptions(c)...), stdout, stderr, start)
 	}
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
@@ -278,11 +279,17 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		opts = append(opts, slim.WithoutCompression())
 	}
 
-	// The size budget is checked before anything is written.
+	rr := &runReport{mode: slim.ModeSlim, dryRun: c.dryRun, quiet: c.quiet, start: start, source: source.Location(), contents: s}
+	if s.Index != nil {
+		rr.mode = slim.ModeIndex
+	}
+	// The size budget is checked before anything is written; the report
+	// is written even when it fails.
 	overBudget := func(rs []*slim.Report) error {
+		rr.reports, rr.gates = rs, sizeGates(maxSize, rs)
 		for _, r := range rs {
 			if maxSize > 0 && r.After.Uncompressed > maxSize {
-				return fmt.Errorf("output %s would be %s uncompressed, over --max-size %s: nothing written", r.Platform, slim.Bytes(r.After.Uncompressed), c.maxSize)
+				return rr.finish(c.report, fmt.Errorf("output %s would be %s uncompressed, over --max-size %s: nothing written", r.Platform, slim.Bytes(r.After.Uncompressed), c.maxSize), stderr)
 			}
 		}
 		return nil
@@ -308,8 +315,13 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err := overBudget(rs); err != nil {
 			return err
 		}
+		w := time.Now()
 		if err := target.WriteIndex(ctx, idx); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
+		}
+		rr.written = time.Since(w)
+		if d, err := idx.Digest(); err == nil {
+			rr.digest = d.String()
 		}
 		reports = rs
 	default:
@@ -320,9 +332,12 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err := overBudget([]*slim.Report{r}); err != nil {
 			return err
 		}
+		w := time.Now()
 		if err := target.WriteImage(ctx, img); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
+		rr.written = time.Since(w)
+		rr.digest = r.Digest
 		reports = []*slim.Report{r}
 	}
 
@@ -346,15 +361,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return err
 		}
 	}
-	if c.report != "" {
-		return locations.WriteFile(c.report, func(f io.Writer) error {
-			if len(reports) == 1 && s.Index == nil {
-				return reports[0].WriteJSON(f)
-			}
-			return (&slim.IndexReport{Images: reports}).WriteJSON(f)
-		})
+	rr.reports, rr.gates = reports, sizeGates(maxSize, reports)
+	if !c.dryRun {
+		rr.target = dst.String()
 	}
-	return nil
+	return rr.finish(c.report, nil, stderr)
 }
 
 func buildRules(c config) (*slim.Rules, error) {
@@ -459,26 +470,29 @@ func scratchOptions(c config) []slim.Option {
 }
 
 // scratchImage copies the program onto an empty image and writes it.
-func scratchImage(ctx context.Context, c config, src v1.Image, dst locations.Target, maxSize int64, opts []slim.Option, stdout io.Writer) error {
-	img, r, err := slim.Scratch(src, opts...)
+func scratchImage(ctx context.Context, c config, s *locations.Contents, src locations.Location, dst locations.Target, maxSize int64, opts []slim.Option, stdout, stderr io.Writer, start time.Time) error {
+	img, r, err := slim.Scratch(s.Image, opts...)
 	if err != nil {
 		return err
 	}
+	rep := slim.ScratchAsReport(r, c.dryRun)
+	rr := &runReport{mode: slim.ModeScratch, dryRun: c.dryRun, quiet: c.quiet, start: start, source: src, contents: s,
+		reports: []*slim.Report{rep}, gates: sizeGates(maxSize, []*slim.Report{rep})}
 	if maxSize > 0 && r.After.Uncompressed > maxSize {
-		return fmt.Errorf("output would be %s uncompressed, over --max-size %s: nothing written", slim.Bytes(r.After.Uncompressed), c.maxSize)
+		return rr.finish(c.report, fmt.Errorf("output would be %s uncompressed, over --max-size %s: nothing written", slim.Bytes(r.After.Uncompressed), c.maxSize), stderr)
 	}
 	if !c.dryRun {
+		w := time.Now()
 		if err := dst.WriteImage(ctx, img); err != nil {
 			return fmt.Errorf("writing %s: %w", dst.Location(), err)
 		}
+		rr.written = time.Since(w)
+		rr.target, rr.digest = dst.Location().String(), r.Digest
 	}
 	if err := r.WriteText(stdout); err != nil {
 		return err
 	}
-	if c.report != "" {
-		return locations.WriteFile(c.report, func(f io.Writer) error { return r.WriteJSON(f) })
-	}
-	return nil
+	return rr.finish(c.report, nil, stderr)
 }
 
 // locationOptions gives the options of sources and targets that the flags

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgslim/imgslim/slim"
 	"github.com/imgslim/imgslim/testdata/dockertest"
 )
 
@@ -122,17 +123,24 @@ type (
 		After    setsTotals     `json:"after"`
 		Sets     []setsSetBytes `json:"sets"`
 		Secrets  []setsSecret   `json:"secrets"`
-		Packages []string       `json:"packages"`
-		User     string         `json:"user"`
+		Packages struct {
+			Removed []string `json:"removed"`
+		} `json:"packages"`
+		User struct {
+			UID int `json:"uid"`
+			GID int `json:"gid"`
+		} `json:"user"`
 	}
 	setsAnalysis struct {
-		Uncompressed int64 `json:"uncompressedBytes"`
-		Categories   []struct {
-			Name  string `json:"name"`
-			Files int    `json:"files"`
-			Bytes int64  `json:"bytes"`
-		} `json:"categories"`
-		Saving  setsTotals   `json:"saving"`
+		Before   setsTotals `json:"before"`
+		Analysis struct {
+			Categories []struct {
+				Category string `json:"category"`
+				Files    int    `json:"files"`
+				Bytes    int64  `json:"bytes"`
+			} `json:"categories"`
+			Saving setsTotals `json:"saving"`
+		} `json:"analysis"`
 		Secrets []setsSecret `json:"secrets"`
 	}
 )
@@ -140,8 +148,8 @@ type (
 // setsCategories are the categories analyze must find in the node app,
 // each with bytes.
 var setsCategories = []string{
-	"your application", "sources", "build tools", "dev dependencies", "caches",
-	"VCS history", "docs", "secrets", "other (base system, runtime)",
+	"application", slim.SetSources, slim.SetBuildTools, slim.SetDevDeps, slim.SetCaches,
+	slim.SetVCS, slim.SetDocs, slim.SetSecrets, "other",
 }
 
 // setsRun runs the command in-process, as imgslim does, with a timeout
@@ -281,12 +289,12 @@ func setsTestApp(t *testing.T, app setsApp) setsFigures {
 		t.Errorf("report: secrets %+v lack %s", rep.Secrets, app.secret)
 	}
 	for _, tool := range app.tools {
-		if !slices.ContainsFunc(rep.Packages, func(p string) bool { return setsPkgName(p) == tool }) {
-			t.Errorf("report: packages removed lack %s: %v", tool, rep.Packages)
+		if !slices.ContainsFunc(rep.Packages.Removed, func(p string) bool { return setsPkgName(p) == tool }) {
+			t.Errorf("report: packages removed lack %s: %v", tool, rep.Packages.Removed)
 		}
 	}
-	if !strings.Contains(rep.User, "65532:65532") {
-		t.Errorf("report: user %q, want nonroot 65532", rep.User)
+	if rep.User.UID != 65532 || rep.User.GID != 65532 {
+		t.Errorf("report: user %+v, want nonroot 65532", rep.User)
 	}
 
 	// 5. Sizes, as docker shows them.
@@ -513,11 +521,14 @@ func setsReadReport(t *testing.T, p string) setsReport {
 	if err != nil {
 		t.Fatalf("--report: %v", err)
 	}
-	var rep setsReport
-	if err := json.Unmarshal(b, &rep); err != nil {
+	validReport(t, b)
+	var doc struct {
+		Images []setsReport `json:"images"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Images) != 1 {
 		t.Fatalf("--report %s: %v\n%s", p, err, b)
 	}
-	return rep
+	return doc.Images[0]
 }
 
 // setsCheckAnalyze checks `imgslim analyze --json` on the source against what
@@ -527,29 +538,33 @@ func setsCheckAnalyze(t *testing.T, res result, app setsApp, rep setsReport) {
 	if res.code != exitOK {
 		t.Fatalf("imgslim analyze -q --json: got exit %d, want 0\nstderr:\n%s", res.code, res.stderr)
 	}
-	var a setsAnalysis
-	if err := json.Unmarshal([]byte(res.stdout), &a); err != nil {
+	validReport(t, []byte(res.stdout))
+	var doc struct {
+		Images []setsAnalysis `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &doc); err != nil || len(doc.Images) != 1 {
 		t.Fatalf("imgslim analyze --json: %v\n%s", err, res.stdout)
 	}
+	a := doc.Images[0]
 	cats := map[string]int64{}
-	for _, c := range a.Categories {
-		cats[c.Name] = c.Bytes
-		t.Logf("analyze: %-30s %6d files %12d bytes (%s)", c.Name, c.Files, c.Bytes, setsMB(c.Bytes))
+	for _, c := range a.Analysis.Categories {
+		cats[c.Category] = c.Bytes
+		t.Logf("analyze: %-30s %6d files %12d bytes (%s)", c.Category, c.Files, c.Bytes, setsMB(c.Bytes))
 	}
 	for _, c := range setsCategories {
 		if cats[c] <= 0 {
 			t.Errorf("analyze: category %q has %d bytes, want more than 0 (categories %v)", c, cats[c], cats)
 		}
 	}
-	if a.Saving.Uncompressed <= 0 || a.Saving.Uncompressed >= a.Uncompressed {
-		t.Errorf("analyze: saving %d of %d bytes, want more than 0 and less than the image", a.Saving.Uncompressed, a.Uncompressed)
+	if a.Analysis.Saving.Uncompressed <= 0 || a.Analysis.Saving.Uncompressed >= a.Before.Uncompressed {
+		t.Errorf("analyze: saving %d of %d bytes, want more than 0 and less than the image", a.Analysis.Saving.Uncompressed, a.Before.Uncompressed)
 	}
 	// What analyze says the default sets would save is what they saved,
 	// but for the small layer the user is added in.
 	saved := rep.Before.Uncompressed - rep.After.Uncompressed
-	t.Logf("analyze: would save %d bytes (%s) of %d; the slimming saved %d", a.Saving.Uncompressed, setsMB(a.Saving.Uncompressed), a.Uncompressed, saved)
-	if d := a.Saving.Uncompressed - saved; d > rep.Before.Uncompressed/100 || -d > rep.Before.Uncompressed/100 {
-		t.Errorf("analyze: would save %d bytes, the slimming saved %d: more than 1%% apart", a.Saving.Uncompressed, saved)
+	t.Logf("analyze: would save %d bytes (%s) of %d; the slimming saved %d", a.Analysis.Saving.Uncompressed, setsMB(a.Analysis.Saving.Uncompressed), a.Before.Uncompressed, saved)
+	if d := a.Analysis.Saving.Uncompressed - saved; d > rep.Before.Uncompressed/100 || -d > rep.Before.Uncompressed/100 {
+		t.Errorf("analyze: would save %d bytes, the slimming saved %d: more than 1%% apart", a.Analysis.Saving.Uncompressed, saved)
 	}
 	if app.secret != "" && !slices.ContainsFunc(a.Secrets, func(s setsSecret) bool { return s.Where == app.secret }) {
 		t.Errorf("analyze: secrets %+v lack %s", a.Secrets, app.secret)

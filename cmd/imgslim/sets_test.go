@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imgslim/imgslim/slim"
 )
 
 // The built-in sets apply by default; --sets and --skip choose.
@@ -99,23 +101,17 @@ func TestAnalyzeCommand(t *testing.T) {
 		}
 	}
 	r = mustSlim(t, "analyze", "-q", "--json", src)
-	var a struct {
-		UncompressedBytes int64
-		Categories        []struct {
-			Name  string
-			Bytes int64
-		}
-		Saving struct{ UncompressedBytes int64 }
+	doc := validReport(t, []byte(r.stdout))
+	if doc.Mode != slim.ModeAnalyze || len(doc.Images) != 1 || doc.Images[0].Analysis == nil {
+		t.Fatalf("analyze --json: got mode %q, %d images", doc.Mode, len(doc.Images))
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &a); err != nil {
-		t.Fatalf("analyze --json: %v\n%s", err, r.stdout)
-	}
+	a := doc.Images[0]
 	cat := map[string]int64{}
-	for _, c := range a.Categories {
-		cat[c.Name] = c.Bytes
+	for _, c := range a.Analysis.Categories {
+		cat[c.Key] = c.Bytes
 	}
-	if cat["VCS history"] == 0 || cat["caches"] == 0 || a.Saving.UncompressedBytes <= 0 || a.UncompressedBytes <= a.Saving.UncompressedBytes {
-		t.Errorf("got categories %v, saving %d of %d", cat, a.Saving.UncompressedBytes, a.UncompressedBytes)
+	if cat[slim.SetVCS] == 0 || cat[slim.SetCaches] == 0 || a.Analysis.Saving.Uncompressed <= 0 || a.Before.Uncompressed <= a.Analysis.Saving.Uncompressed {
+		t.Errorf("got categories %v, saving %d of %d", cat, a.Analysis.Saving.Uncompressed, a.Before.Uncompressed)
 	}
 	if after := treeHash(t, filepath.Join(dir, "src")); after != before {
 		t.Errorf("analyze changed its source")

@@ -1,0 +1,166 @@
+package slim
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Where a secret was found.
+const (
+	SecretInFile    = "file"    // a file the container sees
+	SecretInLayer   = "layer"   // a file a later layer hides: still in the layer's blob
+	SecretInHistory = "history" // a history entry's command
+	SecretInConfig  = "config"  // the config: an Env value
+)
+
+// Secret statuses.
+const (
+	SecretRemoved   = "removed"   // not in the output
+	SecretRemaining = "remaining" // still in the output
+)
+
+// Secret is a credential found in the source image. Whatever its status,
+// it was published with the source and must be rotated.
+type Secret struct {
+	// Where is a path, "env NAME" or "history N", for people.
+	Where string `json:"where"`
+	What  string `json:"what"`
+	// Location is one of file, layer, history, config; Path, Layer (the
+	// source layer's index), History (the entry's index) and Key (the
+	// Env name) say where in it.
+	Location string `json:"location"`
+	Path     string `json:"path,omitempty"`
+	Layer    *int   `json:"layer,omitempty"`
+	History  *int   `json:"history,omitempty"`
+	Key      string `json:"key,omitempty"`
+	// Rule is the detector's rule that matched.
+	Rule string `json:"rule"`
+	// Line is the 1-based line of the first match in a file, 0 if unknown.
+	Line   int    `json:"line,omitempty"`
+	Status string `json:"status"`
+}
+
+// Secret-looking names and values, for Env and history.
+var (
+	secretName  = regexp.MustCompile(`(?i)(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASS|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|AUTH|CREDENTIALS?)($|_)|_KEY$`)
+	secretValue = regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{36}|AIza[0-9A-Za-z_-]{35})\b`)
+	npmrcToken  = regexp.MustCompile(`(?m)(_authToken|_auth|_password)\s*=\s*\S`)
+	pypiPass    = regexp.MustCompile(`(?m)^\s*password\s*[=:]\s*\S`)
+	historyArg  = regexp.MustCompile(`(?i)(password|token|secret)=\S`)
+)
+
+// findSecrets marks credential files for removal and notes secrets in the
+// config, which no layer rewrite can take back.
+func (p *Plan) findSecrets() {
+	seen := map[string]bool{}
+	note := func(s Secret) {
+		if !seen[s.Where] {
+			seen[s.Where] = true
+			p.secrets = append(p.secrets, s)
+		}
+	}
+	file := func(name, rule, what string) {
+		layer := p.view.nodes[name].layer
+		note(Secret{Where: name, What: what, Location: SecretInFile, Path: name, Layer: &layer, Rule: rule})
+	}
+	r := p.setRules[SetSecrets]
+	packaged := p.packagedFiles()
+	for name, n := range p.view.nodes {
+		if n.typ != tar.TypeReg {
+			continue
+		}
+		base := path.Base(name)
+		content, _ := p.content(name)
+		switch {
+		case n.secret && !packaged[name] && !fixture(name):
+			p.setPaths[name] = setChoice{set: SetSecrets, why: "private key"}
+			file(name, "private-key", "private key")
+		case base == ".npmrc" && npmrcToken.Match(content):
+			p.setPaths[name] = setChoice{set: SetSecrets, why: "npm token"}
+			file(name, "npmrc-token", "npm registry token")
+		case base == ".pypirc" && pypiPass.Match(content):
+			p.setPaths[name] = setChoice{set: SetSecrets, why: "PyPI password"}
+			file(name, "pypirc-password", "PyPI password")
+		case strings.HasSuffix(name, "/.docker/config.json") && bytes.Contains(content, []byte(`"auths"`)) && bytes.Contains(content, []byte(`"auth"`)):
+			p.setPaths[name] = setChoice{set: SetSecrets, why: "registry credentials"}
+			file(name, "docker-config-auth", "Docker registry credentials")
+		case r != nil:
+			if rm, pat := r.Removes(name); rm {
+				file(name, "credential-file-name", "credential file ("+pat+")")
+			}
+		}
+	}
+	for _, kv := range p.cfg.Config.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		s := Secret{Where: "env " + k, Location: SecretInConfig, Key: k}
+		switch {
+		case secretValue.MatchString(v):
+			s.What, s.Rule = "value looks like a token", "token-value"
+			note(s)
+		case secretName.MatchString(k) && v != "":
+			s.What, s.Rule = "name looks like a secret", "secret-name"
+			note(s)
+		}
+	}
+	for i, h := range p.cfg.History {
+		s := Secret{Where: "history " + strconv.Itoa(i), Location: SecretInHistory, History: &i}
+		if m := secretValue.FindString(h.CreatedBy); m != "" {
+			s.What, s.Rule = "command holds a token ("+m[:4]+"…)", "token-value"
+			note(s)
+		} else if strings.Contains(h.CreatedBy, "--build-arg") || historyArg.MatchString(h.CreatedBy) {
+			s.What, s.Rule = "command passes a secret-looking argument", "secret-argument"
+			note(s)
+		}
+	}
+	sort.Slice(p.secrets, func(i, j int) bool { return p.secrets[i].Where < p.secrets[j].Where })
+}
+
+// secretStatus returns the secrets found, each with whether it remains in
+// the output as planned.
+func (p *Plan) secretStatus() []Secret {
+	out := make([]Secret, len(p.secrets))
+	for i, s := range p.secrets {
+		s.Status = SecretRemaining
+		switch s.Location {
+		case SecretInFile, SecretInLayer:
+			if p.entryDropped(s.Path, s.Layer) {
+				s.Status = SecretRemoved
+			}
+		case SecretInHistory:
+			if p.o.scrub {
+				s.Status = SecretRemoved
+			}
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// entryDropped reports whether the plan drops every entry named name in
+// the layer (in every layer when layer is nil).
+func (p *Plan) entryDropped(name string, layer *int) bool {
+	found := false
+	for li, lp := range p.layers {
+		if layer != nil && li != *layer {
+			continue
+		}
+		for i := range lp.entries {
+			if e := &lp.entries[i]; e.name == name && e.wh == notWhiteout {
+				if !e.drop {
+					return false
+				}
+				found = true
+			}
+		}
+	}
+	return found
+}
+
+// String renders where a secret is, for people.
+func (s Secret) String() string { return fmt.Sprintf("%s: %s (%s)", s.Where, s.What, s.Status) }
