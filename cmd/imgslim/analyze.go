@@ -97,7 +97,9 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 	}
 	a.Image = source.Location().String()
 	doc := a.Document()
-	doc.WriteWarnings(stderr)
+	if !quiet {
+		doc.WriteWarnings(stderr)
+	}
 	if asJSON {
 		return doc.WriteJSON(stdout)
 	}

@@ -386,7 +386,7 @@ func TestUserFlag(t *testing.T) {
 	} {
 		t.Run("user "+tc.user, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
-			res := mustSlim(t, "-q", "--user", tc.user, "docker://"+ref, "oci:"+out)
+			res := mustSlim(t, "--user", tc.user, "docker://"+ref, "oci:"+out)
 			cf, err := readLayout(t, out, "").ConfigFile()
 			if err != nil {
 				t.Fatal(err)
@@ -394,8 +394,9 @@ func TestUserFlag(t *testing.T) {
 			if cf.Config.User != tc.want {
 				t.Errorf("config User: got %q, want %q", cf.Config.User, tc.want)
 			}
-			if !strings.Contains(res.stdout, tc.stdout) {
-				t.Errorf("stdout: got %q, want it to hold %q", res.stdout, tc.stdout)
+			// The report is on stdout, warnings on stderr.
+			if !strings.Contains(res.stdout+res.stderr, tc.stdout) {
+				t.Errorf("stdout and stderr: got %q, want them to hold %q", res.stdout+res.stderr, tc.stdout)
 			}
 		})
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,19 +39,8 @@ func TestSetsFlags(t *testing.T) {
 				}
 				return
 			}
-			var rep struct {
-				Sets []struct {
-					Set   string
-					Bytes int64
-				}
-			}
-			b, err := os.ReadFile(report)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &rep); err != nil {
-				t.Fatal(err)
-			}
+			var rep slim.Report
+			readReport(t, report, &rep)
 			var got []string
 			for _, s := range rep.Sets {
 				if s.Bytes > 0 {
