@@ -8,12 +8,26 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
-// Index slims every platform image of idx and returns a new index of the
-// results, with a report for each. Entries that are not platform images
-// (nested indexes are kept as they are; attestation manifests, platform
-// unknown/unknown, are dropped since they describe the source images, not
-// the slimmed ones).
+// maxIndexDepth bounds how deep indexes may nest: a deeper (or cyclic)
+// tree is refused rather than followed.
+const maxIndexDepth = 8
+
+// Index slims every platform image of idx, and of the indexes it nests,
+// and returns a new index of the results, with a report for each.
+// Attestation manifests (platform unknown/unknown) are dropped since they
+// describe the source images, not the slimmed ones.
 func Index(idx v1.ImageIndex, opts ...Option) (v1.ImageIndex, []*Report, error) {
+	out, reports, err := index(idx, 0, opts)
+	if err == nil && len(reports) == 0 {
+		err = fmt.Errorf("index holds no platform image")
+	}
+	return out, reports, err
+}
+
+func index(idx v1.ImageIndex, depth int, opts []Option) (v1.ImageIndex, []*Report, error) {
+	if depth > maxIndexDepth {
+		return nil, nil, fmt.Errorf("indexes nested more than %d deep", maxIndexDepth)
+	}
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading index: %w", err)
@@ -28,7 +42,21 @@ func Index(idx v1.ImageIndex, opts ...Option) (v1.ImageIndex, []*Report, error) 
 			if err != nil {
 				return nil, nil, fmt.Errorf("reading index %s: %w", d.Digest, err)
 			}
-			out = mutate.AppendManifests(out, mutate.IndexAddendum{Add: child, Descriptor: d})
+			slimmed, rs, err := index(child, depth+1, opts)
+			if err != nil {
+				return nil, nil, fmt.Errorf("index %s: %w", d.Digest, err)
+			}
+			if len(rs) == 0 {
+				// Nothing of it is slimmed (attestations only): it
+				// would describe the source.
+				o.logf("dropping index %s: it holds no platform image", d.Digest)
+				continue
+			}
+			reports = append(reports, rs...)
+			out = mutate.AppendManifests(out, mutate.IndexAddendum{
+				Add:        slimmed,
+				Descriptor: v1.Descriptor{MediaType: d.MediaType, Platform: d.Platform, Annotations: d.Annotations},
+			})
 		case d.Platform != nil && d.Platform.OS == "unknown":
 			o.logf("dropping %s: an attestation of the source image", d.Digest)
 		case d.MediaType.IsImage():
@@ -57,20 +85,37 @@ func Index(idx v1.ImageIndex, opts ...Option) (v1.ImageIndex, []*Report, error) 
 			})
 		}
 	}
-	if len(reports) == 0 {
-		return nil, nil, fmt.Errorf("index holds no platform image")
-	}
 	return out, reports, nil
 }
 
-// PlanIndex plans every platform image of idx without writing anything.
+// PlanIndex plans every platform image of idx, and of the indexes it
+// nests, without writing anything.
 func PlanIndex(idx v1.ImageIndex, opts ...Option) ([]*Report, error) {
+	return planIndex(idx, 0, opts)
+}
+
+func planIndex(idx v1.ImageIndex, depth int, opts []Option) ([]*Report, error) {
+	if depth > maxIndexDepth {
+		return nil, fmt.Errorf("indexes nested more than %d deep", maxIndexDepth)
+	}
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, fmt.Errorf("reading index: %w", err)
 	}
 	var reports []*Report
 	for _, d := range im.Manifests {
+		if d.MediaType.IsIndex() {
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("reading index %s: %w", d.Digest, err)
+			}
+			rs, err := planIndex(child, depth+1, opts)
+			if err != nil {
+				return nil, fmt.Errorf("index %s: %w", d.Digest, err)
+			}
+			reports = append(reports, rs...)
+			continue
+		}
 		if !d.MediaType.IsImage() || d.Platform != nil && d.Platform.OS == "unknown" {
 			continue
 		}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -116,33 +118,66 @@ func openArchive(p, ref string) (v1.Image, io.Closer, error) {
 	return img, f, nil
 }
 
-func readArchive(f *os.File, p, ref string) (v1.Image, error) {
+// tarMembers finds where each regular file of the tar f starts, without
+// reading the contents.
+func tarMembers(f *os.File) (map[string]member, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
 	members := map[string]member{}
 	cr := &offsetReader{r: f}
 	tr := tar.NewReader(cr)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return members, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s is not a docker-archive: %w", p, err)
+			return nil, err
+		}
+		// Nothing is written under an entry's name, but an archive
+		// naming paths outside itself is hostile, not a layout.
+		if n := path.Clean(h.Name); path.IsAbs(n) || n == ".." || strings.HasPrefix(n, "../") {
+			return nil, fmt.Errorf("entry %q escapes the archive", h.Name)
 		}
 		if h.Typeflag == tar.TypeReg {
 			// The tar reader has consumed the header and nothing of the
 			// content, so the content starts here.
-			members[path.Clean(h.Name)] = member{off: cr.n, size: h.Size}
+			m := member{off: cr.n, size: h.Size}
+			if m.size < 0 || m.off+m.size > fi.Size() {
+				// Skipping it would fail; this says why.
+				return nil, fmt.Errorf("member %q claims %d bytes, past the end of the archive (truncated?)", h.Name, h.Size)
+			}
+			members[path.Clean(h.Name)] = m
 		}
 	}
-	read := func(n string) ([]byte, error) {
-		m, ok := members[path.Clean(n)]
-		if !ok {
-			return nil, fmt.Errorf("%s has no %s", p, n)
-		}
-		b := make([]byte, m.size)
-		_, err := f.ReadAt(b, m.off)
-		return b, err
+}
+
+// readMember reads the member n of the archive at p whole: it is JSON, and
+// its size, from an untrusted header, is bounded before anything is
+// allocated.
+func readMember(f *os.File, members map[string]member, p, n string) ([]byte, error) {
+	m, ok := members[path.Clean(n)]
+	if !ok {
+		return nil, fmt.Errorf("%s has no %s", p, n)
 	}
+	if m.size > maxMetadataSize {
+		return nil, fmt.Errorf("%s: %s has %d bytes, over the %d a manifest or config may have", p, n, m.size, maxMetadataSize)
+	}
+	b := make([]byte, m.size)
+	if _, err := f.ReadAt(b, m.off); err != nil {
+		return nil, fmt.Errorf("reading %s in %s: %w", n, p, err)
+	}
+	return b, nil
+}
+
+func readArchive(f *os.File, p, ref string) (v1.Image, error) {
+	members, err := tarMembers(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a docker-archive: %w", p, err)
+	}
+	read := func(n string) ([]byte, error) { return readMember(f, members, p, n) }
 	raw, err := read("manifest.json")
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a docker-archive: %w", p, err)
@@ -158,6 +193,14 @@ func readArchive(f *os.File, p, ref string) (v1.Image, error) {
 	cfgRaw, err := read(chosen.Config)
 	if err != nil {
 		return nil, err
+	}
+	// docker save names the config by its digest ("HEX.json", or
+	// "blobs/sha256/HEX" since Docker 25): a config that does not hash
+	// to its name was changed after the save.
+	if hex := strings.TrimSuffix(path.Base(chosen.Config), ".json"); len(hex) == 64 && strings.Trim(hex, "0123456789abcdef") == "" {
+		if err := checkDigest("config", cfgRaw, v1.Hash{Algorithm: "sha256", Hex: hex}); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
 	}
 	cfg, err := v1.ParseConfigFile(bytes.NewReader(cfgRaw))
 	if err != nil {
@@ -176,22 +219,39 @@ func readArchive(f *os.File, p, ref string) (v1.Image, error) {
 		MediaType:     types.DockerManifestSchema2,
 		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: cfgSize, Digest: cfgDigest},
 	}
+	var kinds []compression
 	for i, lp := range chosen.Layers {
 		m, ok := members[path.Clean(lp)]
 		if !ok {
 			return nil, fmt.Errorf("%s has no layer %s", p, lp)
 		}
-		l := &archiveLayer{f: f, m: m, digest: cfg.RootFS.DiffIDs[i], mediaType: types.DockerUncompressedLayer}
-		magic := make([]byte, 2)
-		if _, err := f.ReadAt(magic, m.off); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
-			// A compressed member's digest is not in the config: hash it.
-			l.mediaType = types.DockerLayer
+		l := &archiveLayer{f: f, m: m, digest: cfg.RootFS.DiffIDs[i]}
+		magic := make([]byte, 4)
+		n, _ := f.ReadAt(magic, m.off)
+		kind := sniff(magic[:n])
+		if kind != plain {
+			// A compressed member's digest is not in the config: hash
+			// it. (Docker's containerd image store saves layers as
+			// the registry served them, gzip or zstd.)
 			if l.digest, _, err = v1.SHA256(io.NewSectionReader(f, m.off, m.size)); err != nil {
 				return nil, fmt.Errorf("reading %s in %s: %w", lp, p, err)
 			}
 		}
+		kinds = append(kinds, kind)
 		img.layers[l.digest] = l
-		img.manifest.Layers = append(img.manifest.Layers, v1.Descriptor{MediaType: l.mediaType, Size: m.size, Digest: l.digest})
+		img.manifest.Layers = append(img.manifest.Layers, v1.Descriptor{Size: m.size, Digest: l.digest})
+	}
+	// Docker's media types have no zstd layer: a manifest holding one is
+	// an OCI manifest throughout.
+	oci := slices.Contains(kinds, zstdCompressed)
+	if oci {
+		img.manifest.MediaType = types.OCIManifestSchema1
+		img.manifest.Config.MediaType = types.OCIConfigJSON
+	}
+	for i, kind := range kinds {
+		mt := kind.mediaType(oci)
+		img.manifest.Layers[i].MediaType = mt
+		img.layers[img.manifest.Layers[i].Digest].mediaType = mt
 	}
 	return partial.CompressedToImage(img)
 }
@@ -217,14 +277,57 @@ func chooseArchiveImage(ms []archiveManifest, p, ref string) (archiveManifest, e
 	return archiveManifest{}, fmt.Errorf("%s holds no image %s", p, ref)
 }
 
+// compression is how an archive member is stored.
+type compression int
+
+const (
+	plain compression = iota
+	gzipCompressed
+	zstdCompressed
+)
+
+func sniff(magic []byte) compression {
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		return gzipCompressed
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return zstdCompressed
+	}
+	return plain
+}
+
+func (c compression) mediaType(oci bool) types.MediaType {
+	switch {
+	case c == zstdCompressed:
+		return types.OCILayerZStd
+	case c == gzipCompressed && oci:
+		return types.OCILayer
+	case c == gzipCompressed:
+		return types.DockerLayer
+	case oci:
+		return types.OCIUncompressedLayer
+	}
+	return types.DockerUncompressedLayer
+}
+
+// offsetReader counts where the tar reader is in the file. It seeks, so
+// that the tar reader skips a layer's content rather than reading it.
 type offsetReader struct {
-	r io.Reader
+	r io.ReadSeeker
 	n int64
 }
 
 func (o *offsetReader) Read(b []byte) (int, error) {
 	n, err := o.r.Read(b)
 	o.n += int64(n)
+	return n, err
+}
+
+func (o *offsetReader) Seek(off int64, whence int) (int64, error) {
+	n, err := o.r.Seek(off, whence)
+	if err == nil {
+		o.n = n
+	}
 	return n, err
 }
 

@@ -10,15 +10,26 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// randomImage is an image of n random layers, each a gzip blob.
+// randomImage is a linux/amd64 image of n random layers, each a gzip
+// blob.
 func randomImage(t testing.TB, n int) v1.Image {
 	t.Helper()
 	img, err := random.Image(512, int64(n))
 	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
 	return img

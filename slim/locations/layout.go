@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // An OCI image layout location: oci:DIR[:TAG]. The tag is the
@@ -41,7 +42,16 @@ func openLayout(ctx context.Context, l Location, dir string, o *options) (*Conte
 	if err != nil {
 		return nil, fmt.Errorf("reading OCI layout %s: %w", l.Path, err)
 	}
-	ii, err := p.ImageIndex()
+	if fi, err := os.Stat(filepath.Join(dir, "index.json")); err == nil && fi.Size() > maxMetadataSize {
+		return nil, fmt.Errorf("reading OCI layout %s: index.json of %d bytes", l.Path, fi.Size())
+	}
+	raw, err := p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", l.Path, err)
+	}
+	// index.json is named by no digest; what it lists is checked against
+	// the digests it gives.
+	ii, err := verifyIndex(raw, nil, types.OCIImageIndex, nil, layoutSizer(dir))
 	if err != nil {
 		return nil, fmt.Errorf("reading OCI layout %s: %w", l.Path, err)
 	}
@@ -74,6 +84,9 @@ func openLayout(ctx context.Context, l Location, dir string, o *options) (*Conte
 			return nil, fmt.Errorf("reading %s: %w", l, err)
 		}
 		if o.platform == nil {
+			if err := checkTree(idx); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", l, err)
+			}
 			c.Index = idx
 			return c, nil
 		}
@@ -103,6 +116,20 @@ func (t *layoutTarget) WriteImage(ctx context.Context, img v1.Image) error {
 
 func (t *layoutTarget) WriteIndex(ctx context.Context, idx v1.ImageIndex) error {
 	return writeLayout(ctx, t.loc.Path, t.loc.Ref, nil, idx)
+}
+
+// layoutSizer gives the size of a blob of the layout at dir.
+func layoutSizer(dir string) blobSizer {
+	return func(h v1.Hash) (int64, error) {
+		fi, err := os.Lstat(filepath.Join(dir, "blobs", h.Algorithm, h.Hex))
+		if err != nil {
+			return 0, err
+		}
+		if !fi.Mode().IsRegular() {
+			return 0, fmt.Errorf("blob is not a regular file")
+		}
+		return fi.Size(), nil
+	}
 }
 
 // writeLayout adds the image to the OCI layout at dir, replacing the one

@@ -2,14 +2,15 @@ package locations
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
-	"strings"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 )
@@ -29,7 +30,7 @@ func (s *ociArchiveSource) Open(ctx context.Context) (*Contents, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := untar(ctx, s.loc.Path, dir); err != nil {
+	if err := extractReferenced(ctx, s.loc.Path, s.loc.Ref, dir); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("reading oci-archive %s: %w", s.loc.Path, err)
 	}
@@ -73,54 +74,112 @@ func (t *ociArchiveTarget) write(ctx context.Context, img v1.Image, idx v1.Image
 	})
 }
 
-// untar unpacks an oci-archive. Only regular files and directories are
-// written, and only inside dir: an entry that names a path outside it is an
-// error, never followed.
-func untar(ctx context.Context, archive, dir string) error {
-	f, err := os.Open(archive)
+// extractReferenced unpacks, from the oci-archive at p, the blobs that
+// the images tagged tag (every image when tag is "") reference, and
+// index.json: a blob nothing references is never written to disk.
+// Manifests and indexes are checked against their digests as they are
+// read, since their children are found through them.
+func extractReferenced(ctx context.Context, p, tag, dir string) error {
+	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
+	members, err := tarMembers(f)
+	if err != nil {
+		return err
+	}
+	raw, err := readMember(f, members, p, "index.json")
+	if err != nil {
+		return err
+	}
+	top, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("parsing index.json: %w", err)
+	}
+	blob := func(h v1.Hash) string { return path.Join("blobs", h.Algorithm, h.Hex) }
+	wanted := map[v1.Hash]bool{}
+	var walk func(d v1.Descriptor, depth int) error
+	walk = func(d v1.Descriptor, depth int) error {
+		if wanted[d.Digest] {
 			return nil
 		}
+		if depth > maxIndexDepth {
+			return fmt.Errorf("index %s: indexes nested more than %d deep", d.Digest, maxIndexDepth)
+		}
+		wanted[d.Digest] = true
+		if !d.MediaType.IsIndex() && !d.MediaType.IsImage() {
+			return nil
+		}
+		b, err := readMember(f, members, p, blob(d.Digest))
 		if err != nil {
 			return err
 		}
-		rel := filepath.Clean(h.Name)
-		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
-			return fmt.Errorf("entry %q escapes the archive", h.Name)
+		if err := checkDigest(string(d.MediaType), b, d.Digest); err != nil {
+			return err
 		}
-		target := filepath.Join(dir, rel)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+		var children []v1.Descriptor
+		if d.MediaType.IsIndex() {
+			im, err := v1.ParseIndexManifest(bytes.NewReader(b))
 			if err != nil {
+				return fmt.Errorf("parsing index %s: %w", d.Digest, err)
+			}
+			children = im.Manifests
+		} else {
+			m, err := v1.ParseManifest(bytes.NewReader(b))
+			if err != nil {
+				return fmt.Errorf("parsing manifest %s: %w", d.Digest, err)
+			}
+			children = append([]v1.Descriptor{m.Config}, m.Layers...)
+		}
+		for _, c := range children {
+			if err := walk(c, depth+1); err != nil {
 				return err
 			}
-			if _, err := io.Copy(&ctxWriter{ctx: ctx, w: out}, tr); err != nil {
-				out.Close()
-				return err
-			}
-			if err := out.Close(); err != nil {
+		}
+		return nil
+	}
+	for _, d := range top.Manifests {
+		if tag == "" || d.Annotations[refNameAnnotation] == tag {
+			if err := walk(d, 0); err != nil {
 				return err
 			}
 		}
 	}
+	names := []string{"index.json", "oci-layout"}
+	for h := range wanted {
+		// A layer a manifest lists but the archive lacks is reported when
+		// it is read, as for a layout.
+		if _, ok := members[blob(h)]; ok {
+			names = append(names, blob(h))
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		m, ok := members[n]
+		if !ok {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		target := filepath.Join(dir, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(&ctxWriter{ctx: ctx, w: out}, io.NewSectionReader(f, m.off, m.size)); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // tarDir writes the files under dir as a tar, in a fixed order.

@@ -33,27 +33,45 @@ func (s *registrySource) Open(ctx context.Context) (*Contents, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := s.o.remoteOptions(ctx)
-	desc, err := remote.Get(ref, opts...)
+	desc, err := remote.Get(ref, s.o.remoteOptions(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.loc, err)
 	}
+	// A manifest asked for by digest was checked against it by
+	// remote.Get, and children are fetched by digest and checked; what a
+	// manifest references is checked here.
 	c := &Contents{}
-	if desc.MediaType.IsIndex() && s.o.platform == nil {
-		if c.Index, err = desc.ImageIndex(); err != nil {
+	var img v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", s.loc, err)
 		}
-		return c, nil
-	}
-	if s.o.platform != nil {
-		opts = append(opts, remote.WithPlatform(*s.o.platform))
-	}
-	img, err := remote.Image(ref, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", s.loc, err)
-	}
-	if err := s.o.checkPlatform(img, s.loc); err != nil {
-		return nil, err
+		vi, err := verifyIndex(idx, &desc.Digest, desc.MediaType, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.loc, err)
+		}
+		if s.o.platform == nil {
+			if err := checkTree(vi); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", s.loc, err)
+			}
+			c.Index = vi
+			return c, nil
+		}
+		if img, err = pickPlatform(vi, *s.o.platform); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.loc, err)
+		}
+	} else {
+		raw, err := desc.Image()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.loc, err)
+		}
+		if img, err = verifyImage(raw, &desc.Digest, desc.MediaType, nil); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.loc, err)
+		}
+		if err := s.o.checkPlatform(img, s.loc); err != nil {
+			return nil, err
+		}
 	}
 	c.Image = img
 	if s.o.layerCache {

@@ -90,15 +90,34 @@ func (o *options) checkPlatform(img v1.Image, l Location) error {
 	return nil
 }
 
+// pickPlatform finds the image for want in idx or the indexes it nests
+// (whose depth the verified index bounds).
 func pickPlatform(idx v1.ImageIndex, want v1.Platform) (v1.Image, error) {
+	img, err := findPlatform(idx, want)
+	if err == nil && img == nil {
+		err = fmt.Errorf("no image for platform %s", want.String())
+	}
+	return img, err
+}
+
+func findPlatform(idx v1.ImageIndex, want v1.Platform) (v1.Image, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range im.Manifests {
-		if d.Platform != nil && d.Platform.Satisfies(want) && d.MediaType.IsImage() {
+		switch {
+		case d.MediaType.IsImage() && d.Platform != nil && d.Platform.Satisfies(want):
 			return idx.Image(d.Digest)
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			if img, err := findPlatform(child, want); img != nil || err != nil {
+				return img, err
+			}
 		}
 	}
-	return nil, fmt.Errorf("no image for platform %s", want.String())
+	return nil, nil
 }
