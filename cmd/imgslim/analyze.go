@@ -23,22 +23,33 @@ default rule sets would save. IMAGE is any location imgslim reads.
 Flags:
 `
 
-func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// analyzeConfig holds the flags of the analyze command.
+type analyzeConfig struct {
+	asJSON, insecure, quiet bool
+	platform                string
+}
+
+func analyzeFlags(a *analyzeConfig) (*pflag.FlagSet, *bool) {
 	fs := pflag.NewFlagSet("imgslim analyze", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), analyzeUsage)
 		fs.PrintDefaults()
 	}
-	asJSON := fs.Bool("json", false, "print JSON, for CI")
-	insecure := fs.Bool("insecure", false, "allow plain-HTTP registries")
-	platformFlag := fs.String("platform", "", "the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: the first)")
-	quiet := fs.BoolP("quiet", "q", false, "print no progress on stderr")
-	help := fs.BoolP("help", "h", false, "show this help")
-	if code, done := parseArgs(fs, args, help, 1, "one IMAGE", stdout, stderr); done {
+	fs.BoolVar(&a.asJSON, "json", false, "print JSON, for CI")
+	fs.BoolVar(&a.insecure, "insecure", false, "allow plain-HTTP registries")
+	fs.StringVar(&a.platform, "platform", "", "the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: the first)")
+	fs.BoolVarP(&a.quiet, "quiet", "q", false, "print no progress on stderr")
+	return fs, fs.BoolP("help", "h", false, "show this help")
+}
+
+func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var a analyzeConfig
+	fs, help := analyzeFlags(&a)
+	fs.SetOutput(stderr)
+	if code, done := parseArgs(fs, args, help, 1, "one IMAGE", stdout, stderr, nil); done {
 		return code
 	}
-	return exitCode("imgslim analyze", analyze(ctx, fs.Arg(0), *platformFlag, *insecure, *asJSON, *quiet, stdout, stderr), stderr)
+	return exitCode(ctx, "imgslim analyze", analyze(ctx, fs.Arg(0), a.platform, a.insecure, a.asJSON, a.quiet, stdout, stderr), stderr)
 }
 
 func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, quiet bool, stdout, stderr io.Writer) error {
@@ -56,7 +67,11 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(workDir)
+	addTemp(workDir)
+	defer func() {
+		os.RemoveAll(workDir)
+		removeTemp(workDir)
+	}()
 	source, err := locations.NewSource(ctx, loc, locationOptions(insecure, platform, workDir, 0)...)
 	if err != nil {
 		return err

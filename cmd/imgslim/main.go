@@ -11,12 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -28,7 +26,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := withSignals(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -47,9 +45,19 @@ type usageError struct{ error }
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 const usage = `Usage: imgslim [flags] SOURCE TARGET
+       imgslim COMMAND [flags] [ARGS]
 
 Rewrites the layers of SOURCE without the paths that the rules remove, makes
 it run as a non-root user, and writes it to TARGET.
+
+Commands:
+  analyze IMAGE                what the image's bytes are and what slimming would save
+  version                      print imgslim's version (also --version)
+  help [COMMAND]               show this help, or a command's
+  completion bash|zsh|fish     print a shell completion script
+
+  A location named like a command is written with its transport:
+  docker://analyze, not analyze.
 
 Locations (skopeo syntax):
   docker://REF                 a registry
@@ -81,12 +89,28 @@ type config struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "analyze" {
-		return runAnalyze(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		if cmd, ok := commands[args[0]]; ok {
+			return cmd.run(ctx, args[1:], stdout, stderr)
+		}
 	}
 	var c config
-	fs := pflag.NewFlagSet("imgslim", pflag.ContinueOnError)
+	fs, help := slimFlags(&c)
 	fs.SetOutput(stderr)
+	showVersion := fs.Bool("version", false, "print imgslim's version and exit")
+	if code, done := parseArgs(fs, args, help, 2, "SOURCE and TARGET", stdout, stderr, showVersion); done {
+		return code
+	}
+	if err := c.validate(fs.Changed("jobs")); err != nil {
+		return exitCode(ctx, "imgslim", err, stderr)
+	}
+	return exitCode(ctx, "imgslim", slimImage(ctx, c, fs.Arg(0), fs.Arg(1), stdout, stderr), stderr)
+}
+
+// slimFlags defines the flags of the main command into c. The help and
+// completion commands read them too.
+func slimFlags(c *config) (*pflag.FlagSet, *bool) {
+	fs := pflag.NewFlagSet("imgslim", pflag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -114,41 +138,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringArrayVar(&c.keepPackages, "keep-package", nil, "with the packages set: keep the package `NAME` and what it depends on (repeatable)")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
 	fs.Int64Var(&c.maxRatio, "max-ratio", layers.DefaultRatio, "refuse a layer whose tar grows past `N` times its compressed size and 1 GiB (a decompression bomb)")
-	help := fs.BoolP("help", "h", false, "show this help")
-
-	if code, done := parseArgs(fs, args, help, 2, "SOURCE and TARGET", stdout, stderr); done {
-		return code
-	}
-	if err := c.validate(fs.Changed("jobs")); err != nil {
-		return exitCode("imgslim", err, stderr)
-	}
-	return exitCode("imgslim", slimImage(ctx, c, fs.Arg(0), fs.Arg(1), stdout, stderr), stderr)
+	return fs, fs.BoolP("help", "h", false, "show this help")
 }
 
 // parseArgs parses the flags of a command that wants n arguments. done
 // says the command ends there, with code: help was asked for, or the
 // command line is wrong.
-func parseArgs(fs *pflag.FlagSet, args []string, help *bool, n int, what string, stdout, stderr io.Writer) (code int, done bool) {
+func parseArgs(fs *pflag.FlagSet, args []string, help *bool, n int, what string, stdout, stderr io.Writer, version *bool) (code int, done bool) {
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp) || err == nil && *help:
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return exitOK, true
+	case err == nil && version != nil && *version:
+		fmt.Fprintln(stdout, buildVersion().long())
+		return exitOK, true
 	case err != nil:
 		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", fs.Name(), err, fs.Name())
 		return exitUsage, true
-	case fs.NArg() != n:
+	case n >= 0 && fs.NArg() != n: // n < 0: any number
 		fmt.Fprintf(stderr, "%s: want %s, got %d arguments (see %s --help)\n", fs.Name(), what, fs.NArg(), fs.Name())
 		return exitUsage, true
 	}
 	return exitOK, false
 }
 
-// exitCode reports err, on one line, and gives the exit code it means.
-func exitCode(prog string, err error, stderr io.Writer) int {
+// exitCode reports err, on one line, and gives the exit code it means. A
+// run a signal stopped says so, whatever error the stop surfaced as.
+func exitCode(ctx context.Context, prog string, err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
+	}
+	if se, ok := interrupted(ctx); ok {
+		fmt.Fprintf(stderr, "%s: %s: nothing written\n", prog, se)
+		return se.code()
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(err))
 	var ue usageError
@@ -219,7 +243,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(workDir)
+	addTemp(workDir)
+	defer func() {
+		os.RemoveAll(workDir)
+		removeTemp(workDir)
+	}()
 	lopts := locationOptions(c.insecure, platform, workDir, c.jobs)
 	if locations.SameRegistry(src, dst) {
 		lopts = append(lopts, locations.WithoutLayerCache())
@@ -315,6 +343,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err := overBudget(rs); err != nil {
 			return err
 		}
+		logf("writing %s", dst)
 		w := time.Now()
 		if err := target.WriteIndex(ctx, idx); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
@@ -332,6 +361,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err := overBudget([]*slim.Report{r}); err != nil {
 			return err
 		}
+		logf("writing %s", dst)
 		w := time.Now()
 		if err := target.WriteImage(ctx, img); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)

@@ -90,7 +90,10 @@ func (t *archiveTarget) WriteImage(ctx context.Context, img v1.Image) error {
 				return err
 			}
 		}
-		return tarball.Write(ref, img, &ctxWriter{ctx: ctx, w: f})
+		if err := tarball.Write(ref, img, &ctxWriter{ctx: ctx, w: f}); err != nil {
+			return err
+		}
+		return ctx.Err() // a signal during the copy is honoured up to the rename
 	})
 }
 

@@ -140,6 +140,7 @@ func writeLayout(ctx context.Context, dir, tag string, img v1.Image, idx v1.Imag
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	img, idx = withContext(ctx, img, idx)
 	var opts []layout.Option
 	var matcher match.Matcher = func(v1.Descriptor) bool { return false }
 	if tag != "" {
@@ -177,6 +178,10 @@ func writeLayout(ctx context.Context, dir, tag string, img v1.Image, idx v1.Imag
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	// A signal during the copy is honoured up to the last moment.
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {

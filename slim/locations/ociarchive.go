@@ -70,7 +70,10 @@ func (t *ociArchiveTarget) write(ctx context.Context, img v1.Image, idx v1.Image
 		if err := writeLayout(ctx, filepath.Join(dir, "layout"), t.loc.Ref, img, idx); err != nil {
 			return err
 		}
-		return tarDir(ctx, filepath.Join(dir, "layout"), f)
+		if err := tarDir(ctx, filepath.Join(dir, "layout"), f); err != nil {
+			return err
+		}
+		return ctx.Err() // a signal during the copy is honoured up to the rename
 	})
 }
 
