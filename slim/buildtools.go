@@ -79,7 +79,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		base := path.Base(name)
 		infoNames = append(infoNames, base)
 		if pkg, ok := strings.CutSuffix(base, ".list"); ok {
-			if b, ok := p.content(name); ok {
+			if b, ok := p.dpkgList(name); ok {
 				lists[pkg] = b
 			}
 		}

@@ -260,7 +260,7 @@ func (p *Plan) packagedFiles() map[string]bool {
 		if !strings.HasSuffix(name, ".list") {
 			continue
 		}
-		b, _ := p.content(name)
+		b, _ := p.dpkgList(name)
 		for _, line := range strings.Split(string(b), "\n") {
 			if line != "" {
 				out[p.realPath(line)] = true
@@ -268,6 +268,17 @@ func (p *Plan) packagedFiles() map[string]bool {
 		}
 	}
 	return out
+}
+
+// dpkgList returns the paths a dpkg file list names, read on demand and
+// line by line: memory follows the paths, not the file's size.
+func (p *Plan) dpkgList(name string) ([]byte, bool) {
+	rc, ok := p.openContent(name)
+	if !ok {
+		return nil, false
+	}
+	defer rc.Close()
+	return pathLines(rc), true
 }
 
 // fixture reports whether a key lies where libraries keep test keys and

@@ -2,6 +2,8 @@ package slim
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -146,28 +148,79 @@ func (lp *layerPlan) find(name string) *entry {
 	return nil
 }
 
-// read returns the content of e, an entry of the layer's spool: a section
-// of the spool, or for a sparse file what a tar reader makes of it.
-func (lp *layerPlan) read(e *entry) ([]byte, error) {
+// open returns a reader of the content of e, an entry of the layer's
+// spool: a section of the spool, or for a sparse file what a tar reader
+// makes of it.
+func (lp *layerPlan) open(e *entry) (io.ReadCloser, error) {
 	f, err := os.Open(lp.spool)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	if !e.sparse {
-		// The scan read this section whole, so it is all there: the
-		// allocation follows the bytes, not a header's claim.
-		return io.ReadAll(io.NewSectionReader(f, e.off, e.size))
+		return &section{SectionReader: io.NewSectionReader(f, e.off, e.size), f: f}, nil
 	}
 	tr := tar.NewReader(f) // seeks over the contents before it
 	for i := range lp.entries {
 		h, err := tr.Next()
 		if err != nil {
-			return nil, err
+			f.Close()
+			return nil, fmt.Errorf("reading %s back: %w", e.name, err)
 		}
 		if &lp.entries[i] == e {
-			return io.ReadAll(io.LimitReader(tr, h.Size))
+			return struct {
+				io.Reader
+				io.Closer
+			}{io.LimitReader(tr, h.Size), f}, nil
 		}
 	}
+	f.Close()
 	return nil, fmt.Errorf("%s: not in the spool", e.name)
+}
+
+// openContent returns a reader of the content of the visible copy of
+// name, when it is one the rule sets read (wantContent): captured by the
+// scan, or read on demand from the layer's spool.
+func (p *Plan) openContent(name string) (io.ReadCloser, bool) {
+	n, ok := p.view.lookup(name)
+	if !ok || n.typ != tar.TypeReg {
+		return nil, false
+	}
+	lp := p.layers[n.layer]
+	if lp.spool == "" {
+		b, ok := lp.files[name]
+		return io.NopCloser(bytes.NewReader(b)), ok
+	}
+	if _, ok := lp.headers[name]; !ok {
+		return nil, false // not one the scan was asked to keep
+	}
+	rc, err := lp.open(n.entry)
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("cannot read %s back from the spool: %v", Quote(name), err))
+		return nil, false
+	}
+	return rc, true
+}
+
+// pathLines returns the lines of r that can be paths (absolute, no NUL, at
+// most maxPath bytes), for the file lists of package databases: a line
+// that cannot be a path is skipped as it is read, never held whole.
+func pathLines(r io.Reader) []byte {
+	const maxPath = 4096 // PATH_MAX
+	var out []byte
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadSlice('\n')
+		long := false
+		for err == bufio.ErrBufferFull {
+			long = true
+			_, err = br.ReadSlice('\n')
+		}
+		l := bytes.TrimSuffix(line, []byte("\n"))
+		if !long && len(l) > 0 && len(l) <= maxPath && l[0] == '/' && bytes.IndexByte(l, 0) < 0 {
+			out = append(append(out, l...), '\n')
+		}
+		if err != nil {
+			return out
+		}
+	}
 }

@@ -76,7 +76,12 @@ func (p *Plan) findSecrets() {
 			continue
 		}
 		base := path.Base(name)
-		content, _ := p.content(name)
+		// Only the credential files are read: the plan holds no
+		// content it does not need (file lists can be gigabytes).
+		var content []byte
+		if base == ".npmrc" || base == ".pypirc" || strings.HasSuffix(name, "/.docker/config.json") {
+			content, _ = p.content(name)
+		}
 		switch {
 		case n.secret && !packaged[name] && !fixture(name):
 			p.setPaths[name] = setChoice{set: SetSecrets, why: "private key"}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -213,25 +214,17 @@ func (v *view) resolve(name string) (string, bool) {
 }
 
 // content returns the content of the visible copy of name, when it is one
-// the rule sets read (wantContent): captured by the scan, or read on demand
-// from the layer's spool, so that the plan holds no more than what its
-// callers hold at once.
+// the rule sets read (see openContent). The caller holds it; the plan
+// keeps none of what it read from a spool.
 func (p *Plan) content(name string) ([]byte, bool) {
-	n, ok := p.view.lookup(name)
-	if !ok || n.typ != tar.TypeReg {
+	rc, ok := p.openContent(name)
+	if !ok {
 		return nil, false
 	}
-	lp := p.layers[n.layer]
-	if lp.spool == "" {
-		b, ok := lp.files[name]
-		return b, ok
-	}
-	if _, ok := lp.headers[name]; !ok {
-		return nil, false // not one the scan was asked to keep
-	}
-	b, err := lp.read(n.entry)
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
 	if err != nil {
-		p.warnings = append(p.warnings, fmt.Sprintf("cannot read %s back from the spool: %v", name, err))
+		p.warnings = append(p.warnings, fmt.Sprintf("cannot read %s back from the spool: %v", Quote(name), err))
 		return nil, false
 	}
 	return b, true
