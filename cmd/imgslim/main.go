@@ -86,6 +86,7 @@ type config struct {
 	adds                       []string
 	keepPackages               []string
 	maxRatio                   int64
+	debugTarget                string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -136,6 +137,7 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.StringArrayVar(&c.adds, "add", nil, "with --scratch: also copy the tree at `PATH` (repeatable), as COPY --from")
 	fs.BoolVar(&c.noTZ, "no-tz", false, "with --scratch: leave out /usr/share/zoneinfo")
 	fs.StringArrayVar(&c.keepPackages, "keep-package", nil, "with the packages set: keep the package `NAME` and what it depends on (repeatable)")
+	fs.StringVar(&c.debugTarget, "debug-target", "", "also write the output plus one layer with the source's shell and basic tools to `TARGET`, for docker run --entrypoint sh")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
 	fs.Int64Var(&c.maxRatio, "max-ratio", layers.DefaultRatio, "refuse a layer whose tar grows past `N` times its compressed size and 1 GiB (a decompression bomb)")
 	return fs, fs.BoolP("help", "h", false, "show this help")
@@ -266,6 +268,10 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		return usageError{err}
 	}
 	dst = target.Location()
+	if c.debugTarget != "" && c.dryRun {
+		return usagef("--debug-target writes an image: not with --dry-run")
+	}
+	var twinTarget locations.Target
 	if !c.dryRun {
 		if dst.Same(source.Location()) && !c.overwrite {
 			return usagef("target %s is the source: pass --overwrite to replace it", dst)
@@ -274,6 +280,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return usagef("%w: pick one with --platform", err)
 		}
 		logf("reading %s, writing %s", source.Location(), dst)
+		if c.debugTarget != "" {
+			if twinTarget, err = debugTarget(c.debugTarget, source.Location(), dst, s.Index != nil, lopts); err != nil {
+				return err
+			}
+		}
 	} else {
 		logf("reading %s (dry run: writing nothing)", source.Location())
 	}
@@ -298,7 +309,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if s.Index != nil {
 			return usagef("--scratch makes one image: pick a platform of %s with --platform", source.Location())
 		}
-		return scratchImage(ctx, c, s, source.Location(), target, maxSize, append(opts, scratchOptions(c)...), stdout, stderr, start)
+		return scratchImage(ctx, c, s, source.Location(), target, twinTarget, workDir, maxSize, append(opts, scratchOptions(c)...), stdout, stderr, start)
 	}
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
@@ -361,10 +372,17 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err := overBudget([]*slim.Report{r}); err != nil {
 			return err
 		}
+		twin, err := debugTwin(twinTarget, workDir, s.Image, img, opts)
+		if err != nil {
+			return err
+		}
 		logf("writing %s", dst)
 		w := time.Now()
 		if err := target.WriteImage(ctx, img); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
+		}
+		if err := twin.write(ctx, stdout); err != nil {
+			return err
 		}
 		rr.written = time.Since(w)
 		rr.digest = r.Digest
@@ -500,7 +518,7 @@ func scratchOptions(c config) []slim.Option {
 }
 
 // scratchImage copies the program onto an empty image and writes it.
-func scratchImage(ctx context.Context, c config, s *locations.Contents, src locations.Location, dst locations.Target, maxSize int64, opts []slim.Option, stdout, stderr io.Writer, start time.Time) error {
+func scratchImage(ctx context.Context, c config, s *locations.Contents, src locations.Location, dst, twinTarget locations.Target, workDir string, maxSize int64, opts []slim.Option, stdout, stderr io.Writer, start time.Time) error {
 	img, r, err := slim.Scratch(s.Image, opts...)
 	if err != nil {
 		return err
@@ -511,10 +529,17 @@ func scratchImage(ctx context.Context, c config, s *locations.Contents, src loca
 	if maxSize > 0 && r.After.Uncompressed > maxSize {
 		return rr.finish(c.report, fmt.Errorf("output would be %s uncompressed, over --max-size %s: nothing written", slim.Bytes(r.After.Uncompressed), c.maxSize), stderr)
 	}
+	twin, err := debugTwin(twinTarget, workDir, s.Image, img, opts)
+	if err != nil {
+		return err
+	}
 	if !c.dryRun {
 		w := time.Now()
 		if err := dst.WriteImage(ctx, img); err != nil {
 			return fmt.Errorf("writing %s: %w", dst.Location(), err)
+		}
+		if err := twin.write(ctx, stdout); err != nil {
+			return err
 		}
 		rr.written = time.Since(w)
 		rr.target, rr.digest = dst.Location().String(), r.Digest
@@ -539,4 +564,70 @@ func locationOptions(insecure bool, platform *v1.Platform, workDir string, jobs 
 		opts = append(opts, locations.WithJobs(jobs))
 	}
 	return opts
+}
+
+// debugTarget checks --debug-target before any work: a location of one
+// image, neither the source nor the target.
+func debugTarget(arg string, src, dst locations.Location, index bool, lopts []locations.Option) (locations.Target, error) {
+	l, err := locations.Parse(arg)
+	if err != nil {
+		return nil, usagef("bad --debug-target: %w", err)
+	}
+	t, err := locations.NewTarget(l, src, lopts...)
+	if err != nil {
+		return nil, usagef("bad --debug-target: %w", err)
+	}
+	switch l = t.Location(); {
+	case index:
+		return nil, usagef("--debug-target makes one image: pick a platform of %s with --platform", src)
+	case l.Same(src):
+		return nil, usagef("--debug-target %s is the source", l)
+	case l.Same(dst):
+		return nil, usagef("--debug-target %s is the target", l)
+	}
+	return t, nil
+}
+
+// twinOut is a debug twin waiting to be written.
+type twinOut struct {
+	to  locations.Target
+	img v1.Image
+	rep *slim.DebugReport
+}
+
+// debugTwin builds the debug twin of slimmed when --debug-target asks
+// for one, before anything is written.
+func debugTwin(to locations.Target, workDir string, src, slimmed v1.Image, opts []slim.Option) (*twinOut, error) {
+	if to == nil {
+		return nil, nil
+	}
+	// A work directory of its own: the twin's plan spools the source again.
+	dir := filepath.Join(workDir, "debug")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	img, rep, err := slim.DebugTwin(src, slimmed, append(opts, slim.WithWorkDir(dir))...)
+	if err != nil {
+		return nil, err
+	}
+	return &twinOut{to: to, img: img, rep: rep}, nil
+}
+
+// write writes the twin and says what it holds.
+func (d *twinOut) write(ctx context.Context, stdout io.Writer) error {
+	if d == nil {
+		return nil
+	}
+	if err := d.to.WriteImage(ctx, d.img); err != nil {
+		return fmt.Errorf("writing --debug-target %s: %w", d.to.Location(), err)
+	}
+	tools := "none the output lacks"
+	if len(d.rep.Tools) > 0 {
+		tools = strings.Join(d.rep.Tools, " ")
+	}
+	fmt.Fprintf(stdout, "debug twin: %s, one more layer of %s (%d paths): %s\n", slim.Quote(d.to.Location().String()), slim.Bytes(d.rep.Layer), len(d.rep.Files), tools)
+	for _, w := range d.rep.Warnings {
+		fmt.Fprintf(stdout, "debug twin warning: %s\n", slim.Sanitize(w))
+	}
+	return nil
 }
