@@ -93,13 +93,28 @@ func packagesTestApp(t *testing.T, app packagesApp) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep struct {
-		Packages     []string          `json:"packages"`
-		PackagesKept map[string]string `json:"packagesKept"`
-		Sets         []setsSetBytes    `json:"sets"`
+	validReport(t, b)
+	var doc struct {
+		Images []struct {
+			Packages struct {
+				Removed []string `json:"removed"`
+				Kept    []struct {
+					Name string `json:"name"`
+					Why  string `json:"why"`
+				} `json:"kept"`
+			} `json:"packages"`
+		} `json:"images"`
 	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Images) != 1 {
+		t.Fatalf("--report: %v\n%s", err, b)
+	}
+	var rep struct {
+		Packages     []string
+		PackagesKept map[string]string
+	}
+	rep.Packages, rep.PackagesKept = doc.Images[0].Packages.Removed, map[string]string{}
+	for _, k := range doc.Images[0].Packages.Kept {
+		rep.PackagesKept[k.Name] = k.Why
 	}
 
 	// 1. It serves, as nonroot.
