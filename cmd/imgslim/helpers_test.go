@@ -28,7 +28,9 @@
 //     users of one fixed port;
 //   - name what it creates in the daemon "imgslim-test/<area>-...:"+uniq() and
 //     remove it (rmiOnCleanup; dockertest.BuildImage and RunDetached do);
-//   - run the command with imgslim(t, args...) or mustSlim.
+//   - run the command with imgslim(t, args...), mustSlim or, for a longer
+//     timeout, runCommand: in the e2e build they exec the imgslim binary
+//     TestMain built once (command_e2e_test.go; do not add another TestMain).
 //
 // A table of cases of which only some need a service may stay in an untagged
 // file: those cases call dockertest.Require(t) (or Registry) first, which
@@ -81,14 +83,11 @@ type result struct {
 	stdout, stderr string
 }
 
-// imgslim runs the command in-process, as main would, with args.
+// imgslim runs the command with args, for at most two minutes: in-process
+// in the unit build, as the built binary in the e2e build (runCommand).
 func imgslim(t testing.TB, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, &stdout, &stderr)
-	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	return runCommand(2*time.Minute, args...)
 }
 
 // mustSlim runs the command and fails the test unless it exits 0.

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -152,14 +150,9 @@ var setsCategories = []string{
 	slim.SetVCS, slim.SetDocs, slim.SetSecrets, "other",
 }
 
-// setsRun runs the command in-process, as imgslim does, with a timeout
-// of its own.
+// setsRun runs the command with a timeout of its own.
 func setsRun(timeout time.Duration, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, &stdout, &stderr)
-	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	return runCommand(timeout, args...)
 }
 
 func TestSetsEndToEnd(t *testing.T) {
@@ -216,6 +209,8 @@ func setsTestApp(t *testing.T, app setsApp) setsFigures {
 	rmiOnCleanup(t, out)
 	fig := setsFigures{app: app.name}
 
+	from := "docker-daemon:" + src
+
 	// analyze reads the source while the slimming does: they are both
 	// mostly a docker save.
 	var analyzed chan result
@@ -224,7 +219,7 @@ func setsTestApp(t *testing.T, app setsApp) setsFigures {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			analyzed <- setsRun(setsSlimTimeout, "analyze", "-q", "--json", "docker-daemon:"+src)
+			analyzed <- setsRun(setsSlimTimeout, "analyze", "-q", "--json", from)
 		}()
 		t.Cleanup(func() { <-done })
 	}
@@ -232,11 +227,11 @@ func setsTestApp(t *testing.T, app setsApp) setsFigures {
 	// 1. Slim with the default sets.
 	reportPath := filepath.Join(t.TempDir(), "R.json")
 	begin := time.Now()
-	res := setsRun(setsSlimTimeout, "-q", "--report", reportPath, "docker-daemon:"+src, "docker-daemon:"+out)
+	res := setsRun(setsSlimTimeout, "-q", "--report", reportPath, from, "docker-daemon:"+out)
 	fig.slimTime = time.Since(begin)
 	if res.code != exitOK {
-		t.Fatalf("imgslim -q --report R.json docker-daemon:%s docker-daemon:%s: got exit %d, want 0\nstderr:\n%s\nstdout:\n%s",
-			src, out, res.code, res.stderr, res.stdout)
+		t.Fatalf("imgslim -q --report R.json %s docker-daemon:%s: got exit %d, want 0\nstderr:\n%s\nstdout:\n%s",
+			from, out, res.code, res.stderr, res.stdout)
 	}
 	t.Logf("slimmed %s in %v", src, fig.slimTime.Round(time.Millisecond))
 	if res.stderr != "" {

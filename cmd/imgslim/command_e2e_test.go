@@ -1,0 +1,71 @@
+//go:build e2e
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// e2eBin is the imgslim command the e2e build runs: $IMGSLIM_BIN when set,
+// else the one TestMain builds, without -race, once for every test (and for
+// builtImgslim, binary_e2e_test.go, which then builds nothing).
+var e2eBin string
+
+func TestMain(m *testing.M) {
+	e2eBin = os.Getenv("IMGSLIM_BIN")
+	var dir string
+	if e2eBin == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "imgslim-e2e-"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		e2eBin = filepath.Join(dir, "imgslim")
+		// As builtImgslim builds it: a static binary, which a test may
+		// copy into a container.
+		build := exec.Command("go", "build", "-trimpath", "-o", e2eBin, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building imgslim for the end-to-end tests: %v\n", err)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	binOnce.Do(func() { binPath = e2eBin })
+	code := m.Run()
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// runCommand runs the imgslim binary with args, in the test's environment,
+// and interrupts it after timeout as Ctrl-C would (then kills it 30 s
+// later). A binary that cannot start gives code -1 and the reason on stderr.
+func runCommand(timeout time.Duration, args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, e2eBin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
+	code := 0
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return result{code: -1, stdout: stdout.String(), stderr: fmt.Sprintf("running %s: %v\n%s", e2eBin, err, stderr.String())}
+		}
+		code = ee.ExitCode()
+	}
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
