@@ -3,6 +3,7 @@
 package dockertest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -93,4 +94,26 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestSaved(t *testing.T) {
+	base := BaseImage(t)
+	t.Setenv(EnvCache, t.TempDir())
+	first := Saved(t, base)
+	start := time.Now()
+	if again := Saved(t, base); again != first {
+		t.Errorf("Saved twice: got %s, then %s; want the same archive", first, again)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Saved of a kept archive took %v, want no docker save", took)
+	}
+	// What docker save writes: a manifest.json naming the image.
+	out, err := exec.Command("tar", "-xOf", first, "manifest.json").Output()
+	if err != nil {
+		t.Fatalf("tar -xOf %s manifest.json: %v", first, err)
+	}
+	var m []struct{ RepoTags []string }
+	if err := json.Unmarshal(out, &m); err != nil || len(m) != 1 || len(m[0].RepoTags) != 1 || m[0].RepoTags[0] != base {
+		t.Errorf("manifest.json of %s: got %s (%v), want one image tagged %s", first, out, err, base)
+	}
 }
