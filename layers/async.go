@@ -31,10 +31,7 @@ func readAhead(r io.Reader) io.ReadCloser {
 		defer close(ra.ch)
 		for {
 			b := chunkPool.Get().(*[]byte)
-			n, err := io.ReadFull(r, *b)
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
-			}
+			n, err := fill(r, *b)
 			select {
 			case ra.ch <- chunk{buf: b, n: n, err: err}:
 			case <-ra.stop:
@@ -154,4 +151,19 @@ func (b *behindWriter) Close() error {
 	close(b.ch)
 	<-b.done
 	return b.err
+}
+
+// fill reads into b until it is full or r fails. Unlike io.ReadFull it
+// passes r's own io.ErrUnexpectedEOF through (a truncated gzip stream says
+// so) and reports a plain end as io.EOF, after the bytes read.
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := r.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

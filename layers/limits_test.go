@@ -66,3 +66,25 @@ func TestScanSpoolStopsAtEndMarker(t *testing.T) {
 		t.Errorf("spooled %d bytes, want the %d up to the end marker", spool.Len(), len(raw))
 	}
 }
+
+// A tar cut between two entries or in a padding reads, to archive/tar,
+// like a whole one; only the missing end-of-archive marker tells. A gzip
+// stream cut short says so itself.
+func TestScanTruncated(t *testing.T) {
+	raw := tarBytes(t, reg("a", "a"), reg("b", "b"))
+	for name, l := range map[string]v1.Layer{
+		"at an entry boundary": static.NewLayer(raw[:1024], types.OCIUncompressedLayer),
+		"in a padding":         static.NewLayer(raw[:700], types.OCIUncompressedLayer),
+		"in the marker":        static.NewLayer(raw[:len(raw)-512], types.OCIUncompressedLayer),
+		"gzip cut short":       static.NewLayer(gzipBytes(t, raw)[:40], types.OCILayer),
+	} {
+		_, err := Scan(context.Background(), l, func(*tar.Header, io.Reader) error { return nil })
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%s: got %v, want io.ErrUnexpectedEOF", name, err)
+		}
+	}
+	// An empty stream is an empty layer.
+	if _, err := Scan(context.Background(), static.NewLayer(nil, types.OCIUncompressedLayer), func(*tar.Header, io.Reader) error { return nil }); err != nil {
+		t.Errorf("empty stream: %v", err)
+	}
+}
