@@ -19,6 +19,7 @@ import (
 // its lower layers are the slim image's, it runs as the same user, and it
 // carries the debug label.
 func TestDebugTwinEndToEnd(t *testing.T) {
+	t.Parallel()
 	dockertest.Require(t)
 	src := "imgslim-test/debugtwin-src:" + uniq()
 	dockertest.BuildImage(t, src, nil, "FROM "+dockertest.BaseImage(t)+"\nCMD [\"/usr/bin/sleep\", \"infinity\"]\n")

@@ -69,9 +69,11 @@ CMD ["python3", "/app/app.py"]
 }
 
 func TestPackagesSetEndToEnd(t *testing.T) {
+	t.Parallel()
 	dockertest.Require(t)
 	for _, app := range packagesApps {
 		t.Run(app.name, func(t *testing.T) {
+			t.Parallel()
 			packagesTestApp(t, app)
 		})
 	}
