@@ -47,6 +47,11 @@ type entry struct {
 	drop   bool
 	why    string // the pattern that removed it
 	root   string // the tree the pattern matched, for the report
+	// What a copy keeps (scratch mode): owner, time, extended attributes
+	// (file capabilities), as PAX records "SCHILY.xattr.NAME".
+	uid, gid int
+	mtime    int64 // Unix seconds
+	xattrs   map[string]string
 }
 
 // tarBytes estimates what an entry occupies in a tar stream: for a sparse
@@ -297,7 +302,16 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, li
 	}
 	var buf bytes.Buffer
 	lp.tarSize, err = layers.ScanTo(ctx, l, layers.ScanOptions{DiffID: lp.diffID, Spool: spoolW, Limit: lim}, func(h *tar.Header, off int64, r io.Reader) error {
-		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size, off: off, sparse: layers.Sparse(h)}
+		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size, off: off, sparse: layers.Sparse(h),
+			uid: h.Uid, gid: h.Gid, mtime: h.ModTime.Unix()}
+		for k, v := range h.PAXRecords {
+			if strings.HasPrefix(k, "SCHILY.xattr.") {
+				if e.xattrs == nil {
+					e.xattrs = map[string]string{}
+				}
+				e.xattrs[k] = v
+			}
+		}
 		if e.typ == tar.TypeGNUSparse {
 			e.typ = tar.TypeReg // what extraction makes of it
 		}

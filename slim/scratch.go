@@ -16,6 +16,7 @@ import (
 
 	"github.com/imgslim/imgslim/layers"
 	"github.com/imgslim/imgslim/slim/elfdeps"
+	"github.com/imgslim/imgslim/slim/runtimes"
 )
 
 // ScratchReport says what a scratch image holds and why.
@@ -26,6 +27,8 @@ type ScratchReport struct {
 	Files    []ScratchEntry `json:"files"`
 	Digest   string         `json:"digest,omitempty"`
 	Warnings []string       `json:"warnings,omitempty"`
+	// Checked says what the self-check resolved inside the output.
+	Checked []string `json:"checked,omitempty"`
 }
 
 // ScratchEntry is one path of a scratch image.
@@ -34,19 +37,6 @@ type ScratchEntry struct {
 	Size int64  `json:"size"`
 	Why  string `json:"why"`
 }
-
-// Interpreters' run-time library directories, kept whole with an
-// interpreted program: the standard library and the packages installed
-// for the interpreter, which a static reading of imports cannot bound.
-var runtimeDirs = map[string][]string{
-	"python": {"/usr/lib/python3", "/usr/lib/{v}", "/usr/local/lib/{v}", "/usr/lib/python3/dist-packages", "/usr/local/lib/python3/dist-packages"},
-	"node":   {"/usr/share/nodejs", "/usr/lib/nodejs"},
-	"ruby":   {"/usr/lib/ruby", "/usr/local/lib/ruby"},
-	"perl":   {"/usr/share/perl", "/usr/lib/x86_64-linux-gnu/perl", "/usr/share/perl5", "/usr/lib/x86_64-linux-gnu/perl5", "/usr/lib/x86_64-linux-gnu/perl-base"},
-}
-
-// Parts of an interpreter's standard library no server imports.
-var runtimeSkip = []string{"/test/", "/tests/", "/idlelib/", "/tkinter/", "/turtledemo/", "/ensurepip/", "/lib2to3/tests/", "/pydoc_data/"}
 
 // Scratch copies the program of img (its Entrypoint/Cmd, or WithBinary),
 // with what it needs to run, onto an empty image of one layer: the ELF
@@ -121,12 +111,8 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 	if len(res.Missing) > 0 {
 		return nil, nil, fmt.Errorf("program %s needs what the image lacks: %s", program, strings.Join(res.Missing, "; "))
 	}
-	interp := ""
 	for _, n := range res.Files {
 		add(n.Path, n.Why)
-		if k := interpreterKind(path.Base(n.Path)); k != "" {
-			interp = k
-		}
 	}
 	add(program, "the program")
 	// What exec is given: --binary's name when it replaces the entrypoint,
@@ -169,46 +155,86 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 		}
 	}
 
-	// An interpreter's libraries, and what their native modules load.
-	var trees []string
-	if interp != "" {
-		for _, d := range runtimeDirs[interp] {
-			for _, v := range p.versionDirs(d) {
-				trees = append(trees, v)
-			}
-		}
+	// What the command line and the runtime it starts need, read from the
+	// runtime's own files; then the application's directory, and --add.
+	var trees []treeNeed
+	var unresolved []string
+	argv := append(append([]string(nil), p.cfg.Config.Entrypoint...), p.cfg.Config.Cmd...)
+	if replaced || len(argv) == 0 {
+		argv = []string{program}
 	}
-	// The application's directory, and what --add names.
-	if a.appDir != "" && (interp != "" || a.appDir != path.Dir(program)) {
-		trees = append(trees, a.appDir)
-	}
+	wd := layers.Clean(p.cfg.Config.WorkingDir)
+	var addRoots []string
 	for _, extra := range o.adds {
 		r, ok := p.view.resolve(layers.Clean(extra))
 		if !ok {
 			return nil, nil, fmt.Errorf("--add %s: not in the image", extra)
 		}
-		trees = append(trees, r)
+		addRoots = append(addRoots, r)
+		trees = append(trees, treeNeed{root: r, why: "--add"})
 	}
+	covered := func(name string) bool {
+		for _, r := range addRoots {
+			if layers.Within(name, r) {
+				return true
+			}
+		}
+		return false
+	}
+	rt, err := runtimes.Analyze(runtimeFS{p}, runtimes.Command{Argv: argv, Env: p.cfg.Config.Env, Dir: wd, Covered: covered})
+	if err != nil {
+		return nil, nil, fmt.Errorf("program %s: %w", program, err)
+	}
+	unresolved = append(unresolved, rt.Unresolved...)
+	p.warnings = append(p.warnings, rt.Warnings...)
+	interpreted := len(rt.Runtimes) > 0
+	for _, n := range rt.Needs {
+		switch {
+		case n.Tree:
+			trees = append(trees, treeNeed{root: n.Path, why: n.Why, except: n.Except})
+		case n.Exec:
+			for _, c := range p.pathChain(n.Path) {
+				add(c, n.Why)
+			}
+			r, _ := p.view.resolve(n.Path)
+			if r == program || r == execName {
+				continue
+			}
+			res, err := p.closure(r, machineOpts...)
+			if err != nil {
+				unresolved = append(unresolved, fmt.Sprintf("%s (%s): %v", n.Path, n.Why, err))
+				continue
+			}
+			for _, f := range res.Files {
+				add(f.Path, f.Why)
+			}
+			for _, m := range res.Missing {
+				p.warnings = append(p.warnings, fmt.Sprintf("%s (%s) needs %s, which the source image lacks too", n.Path, n.Why, m))
+			}
+		default:
+			for _, c := range p.pathChain(n.Path) {
+				add(c, n.Why)
+			}
+		}
+	}
+	if a.appDir != "" && (interpreted || a.appDir != path.Dir(program)) && !replaced {
+		trees = append(trees, treeNeed{root: a.appDir, why: "the application directory"})
+	}
+	// The trees' native modules first: the VM library a JVM loads by path
+	// before the libraries of lib/ that need it by name.
 	var natives []string
-	for _, t := range trees {
-		why := "run-time library of " + interp
-		if t == a.appDir {
-			why = "the application directory"
+	isNative := func(name string) bool {
+		return strings.HasSuffix(name, ".so") || strings.Contains(name, ".so.") || strings.HasSuffix(name, ".node")
+	}
+	p.addTrees(trees, add, func(name string, n node) {
+		if n.typ == tar.TypeReg && isNative(name) {
+			natives = append(natives, name)
 		}
-		for _, extra := range o.adds {
-			if t == layers.Clean(extra) {
-				why = "--add"
-			}
+	})
+	for _, n := range rt.Needs {
+		if r, ok := p.view.resolve(n.Path); ok && !n.Tree && isNative(r) {
+			natives = append(natives, r)
 		}
-		p.view.walk(t, func(name string, n node, ok bool) {
-			if !ok || p.droppedBySet(name) || skipRuntime(name, t, a.appDir) {
-				return
-			}
-			add(name, why)
-			if n.typ == tar.TypeReg && (strings.HasSuffix(name, ".so") || strings.Contains(name, ".so.") || strings.HasSuffix(name, ".node")) {
-				natives = append(natives, name)
-			}
-		})
 	}
 	if len(natives) > 0 {
 		// What the native modules need, mapped into the program's process
@@ -222,8 +248,8 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 		for _, n := range r.Files {
 			add(n.Path, n.Why)
 		}
-		// A module of a package the application may never import: what it
-		// lacks is a warning. What the program lacks failed above.
+		// What the source image lacks too is a warning: a module of a
+		// package the application may never import.
 		for _, m := range r.Missing {
 			p.warnings = append(p.warnings, "native module "+m)
 		}
@@ -241,11 +267,9 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 		}
 	}
 	if !o.noTZ && p.view.exists("/usr/share/zoneinfo") {
-		p.view.walk("/usr/share/zoneinfo", func(name string, n node, ok bool) {
-			if ok {
-				add(name, "time zones")
-			}
-		})
+		p.addTrees([]treeNeed{{root: "/usr/share/zoneinfo", why: "time zones"}}, func(name, why string) {
+			add(name, strings.TrimSuffix(why, treeMark))
+		}, func(string, node) {})
 	}
 	if p.view.exists("/etc/nsswitch.conf") {
 		add("/etc/nsswitch.conf", "name service switch")
@@ -264,10 +288,32 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 		})
 	}
 
+	// The self-check: nothing is written unless the tree holds what its
+	// programs, libraries, command line and symlinks lead to.
+	var execs, named []string
+	if execName != "" {
+		execs = append(execs, execName)
+	}
+	for _, n := range rt.Needs {
+		if n.Exec {
+			execs = append(execs, n.Path)
+		} else {
+			named = append(named, n.Path)
+		}
+	}
+	holes, warns, checked, err := p.checkScratch(program, files, execs, named, machineOpts)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.warnings = append(p.warnings, warns...)
+	if items := append(unresolved, holes...); len(items) > 0 {
+		return nil, nil, &UnresolvedError{Program: program, Items: items}
+	}
 	out, rep, err := p.writeScratch(program, files, env)
 	if err != nil {
 		return nil, nil, err
 	}
+	rep.Checked = checked
 	return out, rep, nil
 }
 
@@ -276,51 +322,6 @@ func (a *appContext) argv0() string {
 		return ""
 	}
 	return a.argv[0]
-}
-
-func interpreterKind(base string) string {
-	switch {
-	case strings.HasPrefix(base, "python"):
-		return "python"
-	case base == "node" || base == "nodejs" || strings.HasPrefix(base, "libnode.so"):
-		return "node"
-	case strings.HasPrefix(base, "ruby"):
-		return "ruby"
-	case strings.HasPrefix(base, "perl"):
-		return "perl"
-	}
-	return ""
-}
-
-// versionDirs expands "{v}" in d into the image's versioned directories
-// ("/usr/lib/{v}" -> "/usr/lib/python3.11").
-func (p *Plan) versionDirs(d string) []string {
-	if !strings.Contains(d, "{v}") {
-		if p.view.exists(d) {
-			return []string{d}
-		}
-		return nil
-	}
-	parent := path.Dir(d)
-	var out []string
-	for _, c := range p.view.list(parent) {
-		if strings.HasPrefix(path.Base(c), "python3.") {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func skipRuntime(name, tree, appDir string) bool {
-	if tree == appDir {
-		return false
-	}
-	for _, s := range runtimeSkip {
-		if strings.Contains(name+"/", s) {
-			return true
-		}
-	}
-	return false
 }
 
 // droppedBySet reports whether the enabled sets take name out of the
@@ -442,11 +443,13 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 			case n.typ == tar.TypeLink:
 				t, _ := p.view.lookup(n.link)
 				h.Typeflag, h.Mode = tar.TypeReg, t.mode
+				copyMeta(h, t, mtime, !o.created.IsZero())
 			default:
 				h.Typeflag, h.Mode, h.Linkname = n.typ, n.mode, ""
 				if n.typ == tar.TypeSymlink {
 					h.Linkname = n.link
 				}
+				copyMeta(h, n, mtime, !o.created.IsZero())
 			}
 			if h.Typeflag == tar.TypeDir {
 				h.Name += "/"
@@ -522,6 +525,27 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 	return img, rep, nil
 }
 
+// copyMeta gives h the source entry's owner, time and extended
+// attributes (a file capability must survive the copy). With a set
+// creation time (SOURCE_DATE_EPOCH), times later than it are clamped to
+// it, as reproducible builds do.
+func copyMeta(h *tar.Header, n node, created time.Time, clamp bool) {
+	if n.entry == nil {
+		return
+	}
+	h.Uid, h.Gid = n.uid, n.gid
+	h.ModTime = time.Unix(n.mtime, 0).UTC()
+	if clamp && h.ModTime.After(created) {
+		h.ModTime = created
+	}
+	for k, v := range n.xattrs {
+		if h.PAXRecords == nil {
+			h.PAXRecords = map[string]string{}
+		}
+		h.PAXRecords[k] = v
+	}
+}
+
 func layerSize(l v1.Layer) int64 {
 	n, _ := l.Size()
 	return n
@@ -552,8 +576,7 @@ func trimPath(env []string, has func(string) bool) []string {
 
 // bulk reasons are summed in the text report rather than listed.
 func bulk(why string) bool {
-	return why == "time zones" || why == "parent directory" || why == "the application directory" ||
-		strings.HasPrefix(why, "run-time library of") || why == "--add"
+	return why == "time zones" || why == "parent directory" || strings.HasSuffix(why, treeMark)
 }
 
 // WriteText writes the report: every file included and why, trees summed.
@@ -592,6 +615,9 @@ func (r *ScratchReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%d paths\t%s\t(listed in --report)\n", Sanitize(k), sums[k].files, Bytes(sums[k].bytes))
 	}
 	tw.Flush()
+	for _, c := range r.Checked {
+		fmt.Fprintf(&b, "checked: %s\n", c)
+	}
 	b.WriteString("runs as: nonroot (65532:65532)\n")
 	if r.Digest != "" {
 		fmt.Fprintf(&b, "digest: %s\n", r.Digest)
@@ -605,4 +631,47 @@ func (r *ScratchReport) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// Interpreters' run-time library directories, as the packages set keeps
+// them (scratch mode reads them from the runtimes' own files instead:
+// slim/runtimes).
+var runtimeDirs = map[string][]string{
+	"python": {"/usr/lib/python3", "/usr/lib/{v}", "/usr/local/lib/{v}", "/usr/lib/python3/dist-packages", "/usr/local/lib/python3/dist-packages"},
+	"node":   {"/usr/share/nodejs", "/usr/lib/nodejs"},
+	"ruby":   {"/usr/lib/ruby", "/usr/local/lib/ruby"},
+	"perl":   {"/usr/share/perl", "/usr/lib/x86_64-linux-gnu/perl", "/usr/share/perl5", "/usr/lib/x86_64-linux-gnu/perl5", "/usr/lib/x86_64-linux-gnu/perl-base"},
+}
+
+func interpreterKind(base string) string {
+	switch {
+	case strings.HasPrefix(base, "python"):
+		return "python"
+	case base == "node" || base == "nodejs" || strings.HasPrefix(base, "libnode.so"):
+		return "node"
+	case strings.HasPrefix(base, "ruby"):
+		return "ruby"
+	case strings.HasPrefix(base, "perl"):
+		return "perl"
+	}
+	return ""
+}
+
+// versionDirs expands "{v}" in d into the image's versioned directories
+// ("/usr/lib/{v}" -> "/usr/lib/python3.11").
+func (p *Plan) versionDirs(d string) []string {
+	if !strings.Contains(d, "{v}") {
+		if p.view.exists(d) {
+			return []string{d}
+		}
+		return nil
+	}
+	parent := path.Dir(d)
+	var out []string
+	for _, c := range p.view.list(parent) {
+		if strings.HasPrefix(path.Base(c), "python3.") {
+			out = append(out, c)
+		}
+	}
+	return out
 }

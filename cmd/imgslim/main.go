@@ -176,7 +176,11 @@ func exitCode(ctx context.Context, prog string, err error, stderr io.Writer) int
 		fmt.Fprintf(stderr, "%s: %s: nothing written\n", prog, se)
 		return se.code()
 	}
-	fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(err))
+	msg := oneLine(err)
+	if slim.IsUnresolved(err) {
+		msg = err.Error() // one line per unresolved item
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", prog, msg)
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage

@@ -1,0 +1,219 @@
+package runtimes
+
+import (
+	"path"
+	"regexp"
+	"strings"
+)
+
+// Perl, PHP, Python and Node: the interpreter's module trees, found from
+// its own files, and the script its command line names.
+
+var perlConfigExp = regexp.MustCompile(`(?m)^\s*(privlibexp|archlibexp|sitelibexp|sitearchexp|vendorlibexp|vendorarchexp)\s*=>\s*'([^']*)'`)
+var perlOtherLibs = regexp.MustCompile(`(?m)^otherlibdirs='([^']*)'`)
+
+// perl keeps @INC's trees, as Config.pm and Config_heavy.pl give them.
+func (a *analyzer) perl(real string, argv []string, dir string) {
+	prefix := path.Dir(path.Dir(real))
+	why := "Perl's modules"
+	found := false
+	for _, c := range find(a.fsys, path.Join(prefix, "lib"), "Config.pm", 4) {
+		b, err := readFile(a.fsys, c, maxRead)
+		if err != nil {
+			continue
+		}
+		ms := perlConfigExp.FindAllStringSubmatch(string(b), -1)
+		if len(ms) == 0 {
+			continue
+		}
+		found = true
+		a.tree(path.Dir(c), why+" ("+c+")")
+		for _, m := range ms {
+			if strings.HasPrefix(m[2], "/") {
+				a.tree(m[2], why+": "+m[1])
+			}
+		}
+		if h, err := readFile(a.fsys, path.Join(path.Dir(c), "Config_heavy.pl"), maxRead); err == nil {
+			for _, m := range perlOtherLibs.FindAllStringSubmatch(string(h), -1) {
+				for _, d := range strings.Split(m[1], ":") {
+					if strings.HasPrefix(d, "/") {
+						a.tree(d, why+": otherlibdirs")
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		a.unresolvedf("%s: no Config.pm under %s, so where its modules are is unknown; copy them with --add PATH", real, path.Join(prefix, "lib"))
+		return
+	}
+	if v, ok := a.getenv("PERL5LIB"); ok {
+		for _, d := range strings.Split(v, ":") {
+			if strings.HasPrefix(d, "/") && !systemDirs[d] {
+				a.tree(d, "PERL5LIB")
+			}
+		}
+	}
+	for i := 1; i < len(argv); i++ {
+		w := argv[i]
+		switch {
+		case w == "-e" || w == "-E":
+			return
+		case w == "-I" && i+1 < len(argv):
+			a.argPaths([]string{argv[i+1]}, dir, "perl -I")
+			i++
+		case w == "--":
+			if i+1 < len(argv) {
+				a.script(argv[i+1], dir, "perl")
+			}
+			return
+		case strings.HasPrefix(w, "-"):
+		default:
+			a.script(w, dir, "perl")
+			return
+		}
+	}
+}
+
+// php keeps PHP's extension and library trees and its configuration.
+func (a *analyzer) php(real string, argv []string, dir string) {
+	prefix := path.Dir(path.Dir(real))
+	why := "PHP's modules"
+	if !a.tree(path.Join(prefix, "lib/php"), why) {
+		a.unresolvedf("%s: no %s, so where its extensions are is unknown; copy them with --add PATH", real, path.Join(prefix, "lib/php"))
+		return
+	}
+	a.tree(path.Join(prefix, "share/php"), why)
+	// php.ini and conf.d: /etc/php for /usr, PREFIX/etc/php otherwise.
+	for _, d := range []string{path.Join(prefix, "etc/php"), "/etc/php", path.Join(prefix, "etc")} {
+		if len(find(a.fsys, d, "php.ini", 4)) > 0 || len(find(a.fsys, d, "php.ini-production", 2)) > 0 {
+			a.tree(d, "PHP's configuration")
+			break
+		}
+	}
+	for i := 1; i < len(argv); i++ {
+		w := argv[i]
+		switch {
+		case w == "-r":
+			return
+		case w == "-S" || w == "-c" || w == "-d" || w == "-z":
+			if w == "-c" && i+1 < len(argv) {
+				a.argPaths([]string{argv[i+1]}, dir, "php -c")
+			}
+			i++
+		case w == "-t" && i+1 < len(argv):
+			a.argPaths([]string{argv[i+1]}, dir, "php -t (the document root)")
+			i++
+		case w == "-f" && i+1 < len(argv):
+			a.script(argv[i+1], dir, "php")
+			return
+		case strings.HasPrefix(w, "-"):
+		default:
+			a.script(w, dir, "php")
+			return
+		}
+	}
+}
+
+// pythonSkip are the parts of the standard library no server imports.
+var pythonSkip = []string{"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tests", "__phello__", "unittest/test", "ctypes/test", "distutils/tests", "sqlite3/test", "tkinter/test"}
+
+// python keeps sys.path's trees: the standard library of the
+// interpreter's version, its dist- and site-packages, PYTHONPATH.
+func (a *analyzer) python(real string, argv []string, dir string) {
+	prefix := path.Dir(path.Dir(real))
+	base := path.Base(real) // python3.11
+	why := "Python's library (" + base + ")"
+	found := false
+	for _, pfx := range []string{prefix, path.Join(prefix, "local")} {
+		lib := path.Join(pfx, "lib")
+		for _, d := range list(a.fsys, lib) {
+			if d != base && d != "python3" && !(base == "python3" && strings.HasPrefix(d, "python3.")) {
+				continue
+			}
+			p := path.Join(lib, d)
+			if d == base || strings.HasPrefix(d, "python3.") {
+				if isFile(a.fsys, path.Join(p, "os.py")) {
+					found = true
+					a.need(Need{Path: p, Why: why + ": the standard library", Tree: true, Except: pythonSkip})
+					continue
+				}
+			}
+			for _, sub := range []string{"dist-packages", "site-packages"} {
+				a.tree(path.Join(p, sub), why+": "+sub)
+			}
+		}
+	}
+	if !found {
+		a.unresolvedf("%s: no standard library (os.py) under %s, so where its modules are is unknown; copy them with --add PATH", real, path.Join(prefix, "lib"))
+		return
+	}
+	if v, ok := a.getenv("PYTHONPATH"); ok {
+		for _, d := range strings.Split(v, ":") {
+			if strings.HasPrefix(d, "/") && !systemDirs[d] {
+				a.tree(d, "PYTHONPATH")
+			}
+		}
+	}
+	for i := 1; i < len(argv); i++ {
+		w := argv[i]
+		switch {
+		case w == "-c":
+			return
+		case w == "-m":
+			if i+1 < len(argv) {
+				a.pythonModule(argv[i+1], dir)
+			}
+			return
+		case w == "-W" || w == "-X" || w == "-Q":
+			i++
+		case w == "-":
+			return
+		case strings.HasPrefix(w, "-"):
+		default:
+			a.script(w, dir, "python")
+			return
+		}
+	}
+}
+
+// pythonModule keeps the module -m names when the working directory (the
+// first entry of sys.path with -m) holds it.
+func (a *analyzer) pythonModule(mod, dir string) {
+	rel := strings.ReplaceAll(mod, ".", "/")
+	top := strings.SplitN(rel, "/", 2)[0]
+	for _, c := range []string{path.Join(dir, top), path.Join(dir, top+".py")} {
+		if _, fi, ok := stat(a.fsys, c); ok {
+			a.need(Need{Path: c, Why: "python -m " + mod, Tree: fi != nil && fi.IsDir()})
+		}
+	}
+}
+
+// node keeps the module trees of Debian's nodejs and NODE_PATH, and the
+// script.
+func (a *analyzer) node(real string, argv []string, dir string) {
+	prefix := path.Dir(path.Dir(real))
+	for _, d := range []string{path.Join(prefix, "share/nodejs"), path.Join(prefix, "lib/nodejs")} {
+		a.tree(d, "Node's modules")
+	}
+	if v, ok := a.getenv("NODE_PATH"); ok {
+		for _, d := range strings.Split(v, ":") {
+			if strings.HasPrefix(d, "/") && !systemDirs[d] {
+				a.tree(d, "NODE_PATH")
+			}
+		}
+	}
+	for i := 1; i < len(argv); i++ {
+		w := argv[i]
+		switch {
+		case w == "-e" || w == "-p" || w == "--eval" || w == "--print":
+			return
+		case w == "-r" || w == "--require" || w == "--import" || w == "--loader":
+			i++
+		case strings.HasPrefix(w, "-"):
+		default:
+			a.script(w, dir, "node")
+			return
+		}
+	}
+}
