@@ -30,6 +30,7 @@ func (p *Plan) protectClosure(program string) error {
 	for _, m := range res.Missing {
 		p.warnings = append(p.warnings, "the source image lacks "+m)
 	}
+	p.protectRuntime()
 	return nil
 }
 

@@ -75,7 +75,10 @@ func (p *Plan) addTrees(trees []treeNeed, add func(name, why string), each func(
 					}
 					return
 				}
-				if !layers.Within(r, root) {
+				// Not a system directory, nor one above the tree: a link to
+				// "/" or "/usr" must not bring the whole image. The
+				// self-check names such a link if it is left dangling.
+				if !layers.Within(r, root) && !systemDirs[r] && !layers.Within(root, r) {
 					trees = append(trees, treeNeed{root: target, why: t.why + " (through " + name + ")"})
 				}
 			}
@@ -167,4 +170,52 @@ func (e *UnresolvedError) Error() string {
 func IsUnresolved(err error) bool {
 	var u *UnresolvedError
 	return errors.As(err, &u)
+}
+
+// protectRuntime feeds what the runtimes package reads of the entrypoint
+// into the protected set, so that no rule set removes a file the runtime
+// loads (a JVM's libjvm.so, a gem's extension, a script a script runs).
+// Trees it would keep with exceptions (a standard library without its
+// tests) are left to the sets. What it cannot account for is a warning:
+// the image stays as it was, only smaller.
+func (p *Plan) protectRuntime() {
+	argv := append(append([]string(nil), p.cfg.Config.Entrypoint...), p.cfg.Config.Cmd...)
+	if len(argv) == 0 {
+		return
+	}
+	rt, err := runtimes.Analyze(runtimeFS{p}, runtimes.Command{Argv: argv, Env: p.cfg.Config.Env, Dir: layers.Clean(p.cfg.Config.WorkingDir)})
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("cannot work out what the entrypoint's runtime needs: %v", err))
+		return
+	}
+	protect := func(name, why string) {
+		if _, ok := p.protected[name]; !ok {
+			p.protected[name] = why
+		}
+	}
+	for _, n := range rt.Needs {
+		for _, c := range p.pathChain(n.Path) {
+			protect(c, n.Why)
+		}
+		switch {
+		case n.Tree && len(n.Except) == 0:
+			// The application's own directory stays the sets' to clean
+			// (.git, caches, tests): the runtime's trees are protected.
+			if r, ok := p.view.resolve(n.Path); ok && (p.app.appDir == "" || !layers.Within(r, p.app.appDir) && !layers.Within(p.app.appDir, r)) {
+				p.protTrees = append(p.protTrees, r)
+			}
+		case n.Exec:
+			r, ok := p.view.resolve(n.Path)
+			if !ok || r == p.app.program {
+				continue
+			}
+			res, err := p.closure(r)
+			if err != nil {
+				continue // not a program imgslim can read: kept by name
+			}
+			for _, f := range res.Files {
+				protect(f.Path, f.Why)
+			}
+		}
+	}
 }

@@ -673,3 +673,196 @@ func TestScratchEntrypointForms(t *testing.T) {
 		})
 	}
 }
+
+// scratchApp is a runtime fixture app and what its scratch copy must hold.
+type scratchApp struct {
+	name    string
+	app     func(testing.TB) (string, int)
+	multi   func(testing.TB) string
+	present []string // in the output
+	absent  []string
+	check   func(t *testing.T, out *scratchOut)
+}
+
+// TestScratchRuntimes: apps hosted by a runtime (a JVM, Ruby through
+// bundler, a shell and socat, Perl) and a program with a file capability,
+// each copied onto an empty image, started as 65532 as it is and probed;
+// each no larger than the multi-stage image of the same app.
+func TestScratchRuntimes(t *testing.T) {
+	jdk := "/usr/lib/jvm/java-17-openjdk-amd64"
+	for _, c := range []scratchApp{
+		{
+			name: "java", app: dockertest.JavaApp, multi: dockertest.JavaMultiStage,
+			present: []string{dockertest.JavaJar, "/usr/local/lib/svc/lib/greet.jar", jdk + "/lib/jvm.cfg", jdk + "/lib/server/libjvm.so",
+				jdk + "/lib/modules", jdk + "/lib/libjava.so", jdk + "/lib/libnet.so", jdk + "/lib/libnio.so", jdk + "/lib/security/cacerts",
+				"/etc/ssl/certs/java/cacerts"},
+			absent: []string{jdk + "/bin/javac", jdk + "/jmods", jdk + "/include", jdk + "/lib/src.zip", jdk + "/lib/ct.sym", "/usr/bin/apt", "/bin/sh", "/var/lib/apt"},
+			check: func(t *testing.T, out *scratchOut) {
+				if out.root["greeting"] != "hello from greet.jar" {
+					t.Errorf("GET /: greeting %v, want the one of the jar the manifest's Class-Path names", out.root["greeting"])
+				}
+				if n, _ := out.root["cas"].(float64); n < 100 {
+					t.Errorf("GET /: %v CAs in the default trust store, want the image's cacerts (over 100)", out.root["cas"])
+				}
+			},
+		},
+		{
+			name: "shell", app: dockertest.ShellApp, multi: dockertest.ShellMultiStage,
+			present: []string{"/app/start.sh", "/app/handler.sh", "/app/lib/config.sh", "/usr/bin/socat", "/usr/bin/dash", "/usr/bin/id",
+				"/usr/bin/date", "/usr/bin/tr", "/usr/bin/wc", "/usr/bin/uname"},
+			absent: []string{"/usr/bin/curl", "/usr/bin/apt", "/usr/bin/bash", "/usr/bin/ls", "/var/lib/apt"},
+			check: func(t *testing.T, out *scratchOut) {
+				if out.root["words"] != float64(3) || out.root["kernel"] != "Linux" || out.root["greeting"] != "hello from sh" {
+					t.Errorf("GET /: got %v, want the handler's coreutils answers (words 3, kernel Linux) and the sourced greeting", out.root)
+				}
+			},
+		},
+		{
+			name: "ruby", app: dockertest.RubyApp, multi: dockertest.RubyMultiStage,
+			present: []string{"/app/app.rb", "/app/Gemfile", "/app/Gemfile.lock", "/usr/bin/bundle", "/usr/lib/ruby/3.1.0/rubygems.rb",
+				"/usr/lib/x86_64-linux-gnu/rubygems-integration/3.1.0/extensions/x86_64-linux/3.1.0/nokogiri-1.13.10/nokogiri/nokogiri.so"},
+			absent: []string{"/usr/bin/gcc", "/usr/include", "/usr/lib/x86_64-linux-gnu/rubygems-integration/3.1.0/gems/nokogiri-1.13.10/ext", "/var/lib/apt"},
+			check: func(t *testing.T, out *scratchOut) {
+				if out.root["greeting"] != "hello from ruby" || out.root["nokogiri"] == nil {
+					t.Errorf("GET /: got %v, want nokogiri's parse of the greeting", out.root)
+				}
+			},
+		},
+		{
+			name: "perl", app: dockertest.PerlApp, multi: dockertest.PerlMultiStage,
+			present: []string{"/app/server.pl", "/app/lib/Greeting.pm", "/usr/bin/perl"},
+			absent:  []string{"/usr/bin/make", "/usr/bin/apt", "/bin/sh", "/var/lib/apt"},
+			check: func(t *testing.T, out *scratchOut) {
+				if out.root["greeting"] != "hello from perl" {
+					t.Errorf("GET /: got %v, want the greeting of /app/lib/Greeting.pm", out.root)
+				}
+			},
+		},
+		{
+			name: "file capability", app: dockertest.CapApp, multi: dockertest.CapMultiStage,
+			present: []string{dockertest.AppBinary},
+			absent:  []string{"/usr/bin/gcc", "/usr/sbin/setcap", "/app/server.c", "/bin/sh"},
+			check: func(t *testing.T, out *scratchOut) {
+				h := out.files[dockertest.AppBinary]
+				if h == nil || h.PAXRecords["SCHILY.xattr.security.capability"] == "" {
+					t.Errorf("%s: no security.capability xattr in the layer, want the source's", dockertest.AppBinary)
+				}
+				if out.root["port"] != float64(dockertest.CapAppPort) {
+					t.Errorf("GET /: got %v, want port %d", out.root, dockertest.CapAppPort)
+				}
+			},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			src, port := c.app(t)
+			multi := c.multi(t)
+			t.Logf("fixtures %s and %s ready in %v", src, multi, time.Since(start).Round(time.Millisecond))
+			out := scratchServe(t, strings.ReplaceAll(c.name, " ", "-"), src, port)
+			logSizes(t, src, out, "multi-stage", multi)
+			ms := imageSize(t, multi)
+			if out.size > ms {
+				t.Errorf("%s: %s, want no more than the multi-stage image %s's %s", out.ref, mb(out.size), multi, mb(ms))
+			}
+			t.Logf("FIGURES %s: source %s, scratch %s, multi-stage %s, probe GET / as uid %v: ok",
+				c.name, mb(imageSize(t, src)), mb(out.size), mb(ms), out.root["uid"])
+			checkPresent(t, out, c.present...)
+			checkAbsent(t, out, c.absent...)
+			if c.check != nil {
+				c.check(t, out)
+			}
+			// Copies keep their source's times and owners.
+			for _, p := range c.present {
+				if h := out.files[p]; h != nil && h.Typeflag == tar.TypeReg && h.ModTime.Unix() <= 0 {
+					t.Errorf("%s: mtime %v, want the source's", p, h.ModTime)
+				}
+			}
+		})
+	}
+}
+
+// TestScratchRefusals: what imgslim cannot account for is refused: exit
+// 1, a first line saying nothing is written and one line per unresolved
+// item naming it, stdout empty, nothing at the target, the source as it
+// was.
+func TestScratchRefusals(t *testing.T) {
+	base := dockertest.BaseImage(t)
+	for _, c := range []struct {
+		name, cmd string
+		files     map[string][]byte
+		want      []string // in the item lines
+	}{
+		{
+			name:  "unknown interpreter",
+			files: map[string][]byte{"report.awk": []byte("#!/usr/bin/mawk -f\nBEGIN { print \"report\" }\n")},
+			cmd:   `CMD ["/app/report.awk"]`,
+			want:  []string{"/usr/bin/mawk", "--add"},
+		},
+		{
+			name:  "a script that runs $CMD",
+			files: map[string][]byte{"run.sh": []byte("#!/bin/sh\nset -e\nexec $CMD --serve\n")},
+			cmd:   `CMD ["/app/run.sh"]`,
+			want:  []string{"/app/run.sh", "$CMD", "--add"},
+		},
+		{
+			name:  "a missing argument file",
+			files: map[string][]byte{"notes.txt": []byte("no script here\n")},
+			cmd:   `WORKDIR /app` + "\n" + `CMD ["sh", "serve.sh"]`,
+			want:  []string{"/app/serve.sh", "not in the image"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := "imgslim-test/scratch-refuse-src:" + uniq()
+			var names []string
+			for n := range c.files {
+				names = append(names, n)
+			}
+			dockertest.BuildImage(t, src, c.files, "FROM "+base+"\nCOPY "+strings.Join(names, " ")+" /app/\n"+c.cmd+"\n")
+			for _, target := range []string{"daemon", "layout"} {
+				t.Run(target, func(t *testing.T) {
+					var args []string
+					var spots []spot
+					if target == "daemon" {
+						dst := "imgslim-test/scratch-refuse-dst:" + uniq()
+						rmiOnCleanup(t, dst)
+						args, spots = []string{"docker-daemon:" + src, "docker-daemon:" + dst}, []spot{daemonSpot(dst), daemonSpot(src)}
+					} else {
+						dst, s := newPath(t, "out")
+						args, spots = []string{"docker-daemon:" + src, "oci:" + dst + ":scratch"}, []spot{s, daemonSpot(src)}
+					}
+					before := make([]string, len(spots))
+					for i, s := range spots {
+						before[i] = s.state()
+					}
+					res, _ := scratchRun(t, args...)
+					if res.code != exitError {
+						t.Fatalf("exit %d, want %d\nstderr:\n%s", res.code, exitError, res.stderr)
+					}
+					lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+					if !strings.HasPrefix(lines[0], "imgslim: cannot account for") || !strings.Contains(lines[0], "no image is written") {
+						t.Errorf("stderr's first line %q, want it to say nothing is written", lines[0])
+					}
+					items := lines[1:]
+					if len(items) == 0 {
+						t.Fatalf("stderr %q: no unresolved item, want one a line", res.stderr)
+					}
+					all := strings.Join(items, "\n")
+					for _, w := range c.want {
+						if !strings.Contains(all, w) {
+							t.Errorf("unresolved items %q, want them to name %q", items, w)
+						}
+					}
+					if res.stdout != "" {
+						t.Errorf("stdout %q, want nothing", res.stdout)
+					}
+					for i, s := range spots {
+						if after := s.state(); after != before[i] {
+							t.Errorf("%s: got %q after the refusal, want %q as before", s.what, after, before[i])
+						}
+					}
+					t.Logf("refused as it should:\n%s", res.stderr)
+				})
+			}
+		})
+	}
+}

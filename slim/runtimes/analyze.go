@@ -61,6 +61,7 @@ type analyzer struct {
 	warnings   map[string]bool
 	runtimes   map[string]bool
 	seen       map[string]bool // commands and scripts followed
+	bundled    bool            // under bundle exec: the gems are the lockfile's
 }
 
 // Analyze works out what cmd needs beyond its ELF closure: the files its

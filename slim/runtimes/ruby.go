@@ -20,6 +20,7 @@ var (
 	rbRef        = regexp.MustCompile(`\$\(([A-Za-z0-9_]+)\)`)
 	rbLockSpec   = regexp.MustCompile(`^    ([A-Za-z0-9_.-]+) \(([^)]+)\)$`)
 	rbOSPath     = regexp.MustCompile(`["'](/[^"'\s]*)["']`)
+	rbInterp     = regexp.MustCompile(`#\{[^}]*\}`)
 )
 
 // rbConfig reads the CONFIG of rbconfig.rb, "$(name)" references expanded.
@@ -80,7 +81,7 @@ func (a *analyzer) ruby(real string, argv []string, dir string, depth int) {
 	}
 	why := "Ruby's libraries (" + cfgPath + ")"
 	a.file(cfgPath, why)
-	for _, k := range []string{"rubylibdir", "rubyarchdir", "archdir", "vendorlibdir", "vendorarchdir", "sitelibdir", "sitearchdir"} {
+	for _, k := range []string{"rubylibdir", "rubyarchdir", "archdir", "vendordir", "vendorlibdir", "vendorarchdir", "sitedir", "sitelibdir", "sitearchdir"} {
 		if d := cfg[k]; strings.HasPrefix(d, "/") {
 			a.tree(d, why+": "+k)
 		}
@@ -90,6 +91,13 @@ func (a *analyzer) ruby(real string, argv []string, dir string, depth int) {
 	// activate a gem, and they are small.
 	for _, g := range gemDirs {
 		a.tree(path.Join(g, "specifications"), "RubyGems' specifications")
+		// A default gem's library is in rubylibdir; its executables (bundler's
+		// libexec/bundle, which /usr/bin/bundle loads) in its gem directory.
+		for _, s := range list(a.fsys, path.Join(g, "specifications/default")) {
+			if name, ok := strings.CutSuffix(s, ".gemspec"); ok {
+				a.tree(path.Join(g, "gems", name), "default gem "+name)
+			}
+		}
 	}
 
 	// ruby's options, then the script and its arguments.
@@ -127,6 +135,9 @@ func (a *analyzer) ruby(real string, argv []string, dir string, depth int) {
 	}
 	base := path.Base(p)
 	if base != "bundle" && base != "bundler" {
+		if a.bundled {
+			return // bundle exec activated the lockfile's gems
+		}
 		// Without bundler any installed gem may be required.
 		for _, g := range gemDirs {
 			a.need(Need{Path: g, Why: "RubyGems' gems", Tree: true, Except: []string{"cache", "doc", "build_info"}})
@@ -158,13 +169,24 @@ func (a *analyzer) gemDirs(cfg map[string]string) []string {
 	if p := cfg["rubylibprefix"]; p != "" {
 		add(path.Join(p, "gems", ver))
 	}
-	os := path.Join(cfg["rubylibdir"], "rubygems/defaults/operating_system.rb")
-	if b, err := readFile(a.fsys, os, maxRead); err == nil {
-		src := strings.NewReplacer(
-			`#{RbConfig::CONFIG["ruby_version"]}`, ver, `#{RbConfig::CONFIG['ruby_version']}`, ver,
-			`#{RbConfig::CONFIG["arch"]}`, cfg["arch"], `#{RbConfig::CONFIG['arch']}`, cfg["arch"],
-			`#{RbConfig::CONFIG["MAJOR"]}.#{RbConfig::CONFIG["MINOR"]}.0`, ver,
-		).Replace(string(b))
+	// A distribution's rubygems/defaults/operating_system.rb (in any
+	// library directory) adds its own, written as Ruby strings with the
+	// version and the architecture interpolated.
+	for _, k := range []string{"rubylibdir", "vendordir", "vendorlibdir", "sitedir", "sitelibdir"} {
+		os := path.Join(cfg[k], "rubygems/defaults/operating_system.rb")
+		b, err := readFile(a.fsys, os, maxRead)
+		if err != nil || cfg[k] == "" {
+			continue
+		}
+		src := rbInterp.ReplaceAllStringFunc(string(b), func(m string) string {
+			switch inner := strings.ToLower(m); {
+			case strings.Contains(inner, "version"):
+				return ver
+			case strings.Contains(inner, "arch"):
+				return cfg["arch"]
+			}
+			return m
+		})
 		for _, m := range rbOSPath.FindAllStringSubmatch(src, -1) {
 			d := m[1]
 			if strings.Contains(d, "#{") {
@@ -261,7 +283,9 @@ func (a *analyzer) bundler(cfg map[string]string, gemDirs, args []string, dir st
 	for i, w := range args {
 		if w == "exec" || w == "ex" {
 			if i+1 < len(args) {
+				a.bundled = true
 				a.command(args[i+1:], dir, "run by bundle exec", depth+1)
+				a.bundled = false
 			}
 			return
 		}

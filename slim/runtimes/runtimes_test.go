@@ -324,7 +324,7 @@ func TestRubyBundleExec(t *testing.T) {
 		file("/usr/bin/bundle", "#!/usr/bin/ruby3.1\nload Gem.bin_path('bundler', 'bundle')\n", 0o755).
 		file("/usr/lib/x86_64-linux-gnu/ruby/3.1.0/rbconfig.rb", rbconfig, 0o644).
 		file("/usr/lib/ruby/3.1.0/rubygems.rb", "", 0o644).
-		file("/usr/lib/ruby/3.1.0/rubygems/defaults/operating_system.rb", "dirs = [\"/usr/share/rubygems-integration/all\", \"/usr/lib/x86_64-linux-gnu/rubygems-integration/#{RbConfig::CONFIG[\"ruby_version\"]}\"]\n", 0o644).
+		file("/usr/lib/ruby/vendor_ruby/rubygems/defaults/operating_system.rb", "arch = RbConfig::CONFIG['arch']\napi_version = RbConfig::CONFIG['ruby_version']\ndirs = ['/usr/share/rubygems-integration/all', \"/usr/lib/#{arch}/rubygems-integration/#{api_version}\"]\n", 0o644).
 		file("/usr/lib/ruby/vendor_ruby/bundler.rb", "", 0o644).
 		file(integ+"/specifications/nokogiri-1.13.10.gemspec", "", 0o644).
 		file(integ+"/gems/nokogiri-1.13.10/lib/nokogiri.rb", "", 0o644).

@@ -11,6 +11,7 @@ import (
 
 var perlConfigExp = regexp.MustCompile(`(?m)^\s*(privlibexp|archlibexp|sitelibexp|sitearchexp|vendorlibexp|vendorarchexp)\s*=>\s*'([^']*)'`)
 var perlOtherLibs = regexp.MustCompile(`(?m)^otherlibdirs='([^']*)'`)
+var perlHeavyExp = regexp.MustCompile(`(?m)^(privlibexp|archlibexp|sitelibexp|sitearchexp|vendorlibexp|vendorarchexp)='([^']*)'`)
 
 // perl keeps @INC's trees, as Config.pm and Config_heavy.pl give them.
 func (a *analyzer) perl(real string, argv []string, dir string) {
@@ -34,6 +35,11 @@ func (a *analyzer) perl(real string, argv []string, dir string) {
 			}
 		}
 		if h, err := readFile(a.fsys, path.Join(path.Dir(c), "Config_heavy.pl"), maxRead); err == nil {
+			for _, m := range perlHeavyExp.FindAllStringSubmatch(string(h), -1) {
+				if strings.HasPrefix(m[2], "/") {
+					a.tree(m[2], why+": "+m[1])
+				}
+			}
 			for _, m := range perlOtherLibs.FindAllStringSubmatch(string(h), -1) {
 				for _, d := range strings.Split(m[1], ":") {
 					if strings.HasPrefix(d, "/") {
@@ -116,7 +122,7 @@ func (a *analyzer) php(real string, argv []string, dir string) {
 }
 
 // pythonSkip are the parts of the standard library no server imports.
-var pythonSkip = []string{"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tests", "__phello__", "unittest/test", "ctypes/test", "distutils/tests", "sqlite3/test", "tkinter/test"}
+var pythonSkip = []string{"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tests", "__phello__", "unittest/test", "ctypes/test", "distutils/tests", "sqlite3/test", "tkinter/test", "pydoc_data"}
 
 // python keeps sys.path's trees: the standard library of the
 // interpreter's version, its dist- and site-packages, PYTHONPATH.
@@ -140,7 +146,9 @@ func (a *analyzer) python(real string, argv []string, dir string) {
 				}
 			}
 			for _, sub := range []string{"dist-packages", "site-packages"} {
-				a.tree(path.Join(p, sub), why+": "+sub)
+				if d := path.Join(p, sub); isDir(a.fsys, d) {
+					a.need(Need{Path: d, Why: why + ": " + sub, Tree: true, Except: []string{"tests/"}})
+				}
 			}
 		}
 	}
@@ -212,8 +220,33 @@ func (a *analyzer) node(real string, argv []string, dir string) {
 			i++
 		case strings.HasPrefix(w, "-"):
 		default:
-			a.script(w, dir, "node")
+			a.nodeMain(w, dir)
 			return
 		}
 	}
+}
+
+// nodeMain keeps the module node is given as require would find it: the
+// file, NAME.js/.mjs/.cjs/.json, or a directory (its package.json's main,
+// index.js).
+func (a *analyzer) nodeMain(name, dir string) {
+	p := name
+	if !strings.HasPrefix(p, "/") {
+		p = path.Join(dir, p)
+	}
+	if isFile(a.fsys, p) {
+		a.need(Need{Path: p, Why: "the script node runs"})
+		return
+	}
+	for _, ext := range []string{".js", ".mjs", ".cjs", ".json", ".node"} {
+		if isFile(a.fsys, p+ext) {
+			a.need(Need{Path: p + ext, Why: "the script node runs"})
+			return
+		}
+	}
+	if isDir(a.fsys, p) && !systemDirs[p] {
+		a.need(Need{Path: p, Why: "the package node runs", Tree: true})
+		return
+	}
+	a.script(name, dir, "node") // names it unresolved
 }
