@@ -558,7 +558,7 @@ func layerDigest(l v1.Layer) v1.Hash {
 
 // trimPath keeps in PATH the directories the image still has.
 func trimPath(env []string, has func(string) bool) []string {
-	out := make([]string, 0, len(env))
+	var out []string // nil for none, as the config's JSON reads back
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			var keep []string

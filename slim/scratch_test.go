@@ -1,0 +1,166 @@
+package slim
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+// staticELF is the smallest static x86-64 executable elfdeps accepts: an
+// ELF header and one PT_LOAD.
+func staticELF() string {
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	b.Write([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	binary.Write(&b, le, uint16(2))  // ET_EXEC
+	binary.Write(&b, le, uint16(62)) // EM_X86_64
+	binary.Write(&b, le, uint32(1))  // version
+	binary.Write(&b, le, uint64(0x400078))
+	binary.Write(&b, le, uint64(64)) // phoff
+	binary.Write(&b, le, uint64(0))  // shoff
+	binary.Write(&b, le, uint32(0))  // flags
+	binary.Write(&b, le, uint16(64)) // ehsize
+	binary.Write(&b, le, uint16(56)) // phentsize
+	binary.Write(&b, le, uint16(1))  // phnum
+	binary.Write(&b, le, uint16(0))  // shentsize
+	binary.Write(&b, le, uint16(0))  // shnum
+	binary.Write(&b, le, uint16(0))  // shstrndx
+	binary.Write(&b, le, uint32(1))  // PT_LOAD
+	binary.Write(&b, le, uint32(5))  // R+X
+	binary.Write(&b, le, uint64(0))  // offset
+	binary.Write(&b, le, uint64(0x400000))
+	binary.Write(&b, le, uint64(0x400000))
+	binary.Write(&b, le, uint64(128))
+	binary.Write(&b, le, uint64(128))
+	binary.Write(&b, le, uint64(0x1000))
+	for b.Len() < 128 {
+		b.WriteByte(0xc3)
+	}
+	return b.String()
+}
+
+
+func symlink(name, target string) file {
+	return file{Header: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777}}
+}
+
+// scratchLayer returns the output's one layer's headers by path.
+func scratchLayer(t *testing.T, img v1.Image) map[string]*tar.Header {
+	t.Helper()
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	ls, err := img.Layers()
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("layers: %d, %v; want 1", len(ls), err)
+	}
+	rc, err := ls[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	out := map[string]*tar.Header{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["/"+strings.TrimSuffix(h.Name, "/")] = h
+	}
+}
+
+func TestScratchKeepsMetadata(t *testing.T) {
+	server := exe("app/server", staticELF())
+	server.Uid, server.Gid = 1000, 1001
+	server.PAXRecords = map[string]string{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"}
+	conf := reg("app/conf.json", "{}")
+	img := testImage(t, v1.Config{Cmd: []string{"/app/server", "--config", "conf.json"}, WorkingDir: "/app"},
+		gzLayer(t, dir("app/"), server, conf, reg("app/.git/HEAD", "ref\n")))
+	out, rep, err := Scratch(img, WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatalf("Scratch: %v", err)
+	}
+	hs := scratchLayer(t, out)
+	h := hs["/app/server"]
+	if h == nil {
+		t.Fatalf("output lacks /app/server: %v", rep.Files)
+	}
+	if h.Uid != 1000 || h.Gid != 1001 {
+		t.Errorf("/app/server owner %d:%d, want 1000:1001", h.Uid, h.Gid)
+	}
+	if got, want := h.ModTime.Unix(), int64(1700000000); got != want {
+		t.Errorf("/app/server mtime %d, want the source's %d", got, want)
+	}
+	if h.PAXRecords["SCHILY.xattr.security.capability"] != server.PAXRecords["SCHILY.xattr.security.capability"] {
+		t.Errorf("/app/server xattrs %q, want the source's file capability", h.PAXRecords)
+	}
+	if hs["/app/conf.json"] == nil {
+		t.Errorf("output lacks /app/conf.json, which the command line names")
+	}
+	if len(rep.Checked) == 0 {
+		t.Errorf("report says nothing of the self-check")
+	}
+}
+
+func TestScratchRefusesWhatItCannotAccountFor(t *testing.T) {
+	sh := exe("usr/bin/dash", staticELF())
+	for _, c := range []struct {
+		name  string
+		cmd   []string
+		files []file
+		want  []string
+	}{
+		{"a command built at run time", []string{"/app/run.sh"}, []file{exe("app/run.sh", "#!/bin/sh\nexec $CMD\n")}, []string{"$CMD", "--add"}},
+		{"a missing script", []string{"sh", "/app/gone.sh"}, nil, []string{"/app/gone.sh"}},
+		{"an unknown interpreter", []string{"/app/x.tcl"}, []file{exe("usr/bin/tclsh", staticELF()), exe("app/x.tcl", "#!/usr/bin/tclsh\nputs hi\n")}, []string{"/usr/bin/tclsh"}},
+		{"a jar that is not there", []string{"/usr/bin/dash", "-c", "exec /app/start"}, nil, []string{"/app/start"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			files := append([]file{dir("usr/"), dir("usr/bin/"), sh, symlink("usr/bin/sh", "dash"), symlink("bin", "usr/bin"), dir("app/")}, c.files...)
+			img := testImage(t, v1.Config{Cmd: c.cmd, Env: []string{"PATH=/usr/bin:/bin"}}, gzLayer(t, files...))
+			out, _, err := Scratch(img, WithWorkDir(t.TempDir()))
+			var u *UnresolvedError
+			if !errors.As(err, &u) || out != nil {
+				t.Fatalf("Scratch: got image %v, error %v; want an UnresolvedError and no image", out != nil, err)
+			}
+			msg := err.Error()
+			if lines := strings.Split(msg, "\n"); len(lines) != len(u.Items)+1 {
+				t.Errorf("error %q: want a first line and one line per item", msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q: want it to name %q", msg, w)
+				}
+			}
+		})
+	}
+	// The same script, its command fixed, goes through.
+	img := testImage(t, v1.Config{Cmd: []string{"/app/run.sh"}, Env: []string{"PATH=/usr/bin:/bin", "CMD=/app/server"}},
+		gzLayer(t, dir("usr/"), dir("usr/bin/"), sh, symlink("usr/bin/sh", "dash"), symlink("bin", "usr/bin"), dir("app/"),
+			exe("app/run.sh", "#!/bin/sh\nexec $CMD\n"), exe("app/server", staticELF())))
+	out, _, err := Scratch(img, WithWorkDir(t.TempDir()), WithCreated(time.Unix(1, 0)))
+	if err != nil {
+		t.Fatalf("Scratch with CMD set in the image: %v", err)
+	}
+	hs := scratchLayer(t, out)
+	for _, p := range []string{"/app/run.sh", "/app/server", "/usr/bin/dash", "/usr/bin/sh", "/bin"} {
+		if hs[p] == nil {
+			t.Errorf("output lacks %s", p)
+		}
+	}
+	if h := hs["/app/server"]; h != nil && h.ModTime.Unix() != 1 {
+		t.Errorf("/app/server mtime %d, want it clamped to SOURCE_DATE_EPOCH's 1", h.ModTime.Unix())
+	}
+}
