@@ -217,7 +217,7 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 			}
 		}
 	}
-	if a.appDir != "" && (interpreted || a.appDir != path.Dir(program)) && !replaced {
+	if a.appDir != "" && (interpreted || a.appDir != path.Dir(program)) {
 		trees = append(trees, treeNeed{root: a.appDir, why: "the application directory"})
 	}
 	// The trees' native modules first: the VM library a JVM loads by path
