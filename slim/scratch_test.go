@@ -47,7 +47,6 @@ func staticELF() string {
 	return b.String()
 }
 
-
 func symlink(name, target string) file {
 	return file{Header: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777}}
 }
