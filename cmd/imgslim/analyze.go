@@ -72,7 +72,7 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 		os.RemoveAll(workDir)
 		removeTemp(workDir)
 	}()
-	source, err := locations.NewSource(ctx, loc, locationOptions(insecure, platform, workDir, 0)...)
+	source, err := locations.NewSource(ctx, loc, locationOptions(insecure, platform, workDir, 0, 0)...)
 	if err != nil {
 		return err
 	}

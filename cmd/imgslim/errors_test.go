@@ -308,22 +308,23 @@ func TestAuthRefused(t *testing.T) {
 	repo := host + "/imgslim-cli/auth-" + uniq()
 	pushImage(t, repo+":src", fixture(t, false), auth)
 
+	// The two failures say which they are.
 	for _, creds := range []struct {
-		name string
-		set  func(t *testing.T)
+		name, why string
+		set       func(t *testing.T)
 	}{
-		{"wrong password", func(t *testing.T) { dockerConfig(t, host, user, pass+"-wrong") }},
-		{"no credentials", func(t *testing.T) { t.Setenv("DOCKER_CONFIG", t.TempDir()) }},
+		{"wrong password", "registry refused the credentials", func(t *testing.T) { dockerConfig(t, host, user, pass+"-wrong") }},
+		{"no credentials", "no credentials found", func(t *testing.T) { t.Setenv("DOCKER_CONFIG", t.TempDir()) }},
 	} {
 		t.Run(creds.name, func(t *testing.T) {
 			creds.set(t)
 			runFailCases(t, []failCase{
-				{name: "pull", code: exitError, msg: []string{repo + ":src"},
+				{name: "pull", code: exitError, msg: []string{repo + ":src", creds.why},
 					setup: func(t *testing.T) ([]string, []spot) {
 						out, s := newPath(t, "out")
 						return []string{"docker://" + repo + ":src", "oci:" + out}, []spot{s, regSpot(t, repo+":src", auth)}
 					}},
-				{name: "push", code: exitError, msg: []string{repo + ":denied"},
+				{name: "push", code: exitError, msg: []string{repo + ":denied", creds.why},
 					setup: func(t *testing.T) ([]string, []spot) {
 						src := srcLayout(t)
 						return []string{"oci:" + src + ":src", "docker://" + repo + ":denied"},

@@ -87,6 +87,7 @@ type config struct {
 	keepPackages               []string
 	maxRatio                   int64
 	debugTarget                string
+	timeout                    time.Duration
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -124,6 +125,7 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the report without writing anything")
 	fs.StringVar(&c.report, "report", "", "also write the report as JSON to `FILE`")
 	fs.BoolVar(&c.insecure, "insecure", false, "allow plain-HTTP registries")
+	fs.DurationVar(&c.timeout, "timeout", locations.DefaultTimeout, "give up on a registry that takes longer than `DURATION` to connect or sends and takes nothing for as long (a broken download is resumed first)")
 	fs.StringVar(&c.platform, "platform", "", "slim only the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: every platform)")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "allow TARGET to be the same location as SOURCE")
 	fs.IntVar(&c.jobs, "jobs", 0, "layers processed at once (default: the number of CPUs)")
@@ -254,7 +256,10 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		os.RemoveAll(workDir)
 		removeTemp(workDir)
 	}()
-	lopts := locationOptions(c.insecure, platform, workDir, c.jobs)
+	if c.timeout <= 0 {
+		return usagef("bad --timeout %s: want a positive duration such as 30s or 2m", c.timeout)
+	}
+	lopts := locationOptions(c.insecure, platform, workDir, c.jobs, c.timeout)
 	if locations.SameRegistry(src, dst) {
 		lopts = append(lopts, locations.WithoutLayerCache())
 	}
@@ -262,11 +267,6 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	if err != nil {
 		return err
 	}
-	s, err := source.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	target, err := locations.NewTarget(dst, source.Location(), lopts...)
 	if err != nil {
 		return usageError{err}
@@ -280,6 +280,18 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if dst.Same(source.Location()) && !c.overwrite {
 			return usagef("target %s is the source: pass --overwrite to replace it", dst)
 		}
+		// Cheap checks first: a refused password or a read-only
+		// directory fails in seconds, not after the whole work.
+		if err := target.Check(ctx); err != nil {
+			return fmt.Errorf("cannot write %s: %w", dst, err)
+		}
+	}
+	s, err := source.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if !c.dryRun {
 		if err := target.Accepts(s.Index != nil); err != nil {
 			return usagef("%w: pick one with --platform", err)
 		}
@@ -556,8 +568,11 @@ func scratchImage(ctx context.Context, c config, s *locations.Contents, src loca
 
 // locationOptions gives the options of sources and targets that the flags
 // set.
-func locationOptions(insecure bool, platform *v1.Platform, workDir string, jobs int) []locations.Option {
+func locationOptions(insecure bool, platform *v1.Platform, workDir string, jobs int, timeout time.Duration) []locations.Option {
 	opts := []locations.Option{locations.WithWorkDir(workDir)}
+	if timeout > 0 {
+		opts = append(opts, locations.WithTimeout(timeout))
+	}
 	if insecure {
 		opts = append(opts, locations.WithInsecure())
 	}

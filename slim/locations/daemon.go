@@ -106,6 +106,13 @@ type daemonTarget struct {
 func (t *daemonTarget) Location() Location       { return t.loc }
 func (t *daemonTarget) Accepts(index bool) error { return onePlatform(t.loc, index) }
 
+// Check asks nothing: the daemon says whether it can load an image only
+// when it is sent one, and a client that cannot reach it fails at once.
+func (t *daemonTarget) Check(context.Context) error {
+	_, err := t.o.daemonClient()
+	return err
+}
+
 func (t *daemonTarget) WriteIndex(context.Context, v1.ImageIndex) error {
 	return onePlatform(t.loc, true)
 }

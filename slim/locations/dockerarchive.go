@@ -72,6 +72,8 @@ func newArchiveTarget(l Location, o *options) (*archiveTarget, error) {
 func (t *archiveTarget) Location() Location       { return t.loc }
 func (t *archiveTarget) Accepts(index bool) error { return onePlatform(t.loc, index) }
 
+func (t *archiveTarget) Check(context.Context) error { return checkFileTarget(t.loc.Path) }
+
 func (t *archiveTarget) WriteIndex(context.Context, v1.ImageIndex) error {
 	return onePlatform(t.loc, true)
 }

@@ -110,6 +110,8 @@ type layoutTarget struct {
 func (t *layoutTarget) Location() Location { return t.loc }
 func (t *layoutTarget) Accepts(bool) error { return nil }
 
+func (t *layoutTarget) Check(context.Context) error { return checkLayoutTarget(t.loc.Path) }
+
 func (t *layoutTarget) WriteImage(ctx context.Context, img v1.Image) error {
 	return writeLayout(ctx, t.loc.Path, t.loc.Ref, img, nil)
 }

@@ -51,6 +51,8 @@ type ociArchiveTarget struct {
 func (t *ociArchiveTarget) Location() Location { return t.loc }
 func (t *ociArchiveTarget) Accepts(bool) error { return nil }
 
+func (t *ociArchiveTarget) Check(context.Context) error { return checkFileTarget(t.loc.Path) }
+
 func (t *ociArchiveTarget) WriteImage(ctx context.Context, img v1.Image) error {
 	return t.write(ctx, img, nil)
 }

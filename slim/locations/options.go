@@ -2,6 +2,8 @@ package locations
 
 import (
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -19,16 +21,33 @@ type options struct {
 	keychain   authn.Keychain
 	daemon     DaemonClient
 	layerCache bool
+	timeout    time.Duration
+	rt         http.RoundTripper
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{jobs: 4, keychain: authn.DefaultKeychain, layerCache: true}
+	o := &options{jobs: 4, keychain: authn.DefaultKeychain, layerCache: true, timeout: DefaultTimeout}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
 		}
 	}
+	o.rt = newTransport(o.timeout)
 	return o, nil
+}
+
+// WithTimeout sets how long a registry request may wait for a connection
+// or go without sending or receiving a byte (default DefaultTimeout). A
+// download that stalls or breaks is resumed where it stopped before the
+// connection is reported lost.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("timeout: got %s, want a positive duration", d)
+		}
+		o.timeout = d
+		return nil
+	}
 }
 
 // WithInsecure allows plain-HTTP registries.

@@ -17,6 +17,10 @@ type Target interface {
 	// Accepts refuses, before any work, what the target cannot hold: an
 	// index in a place that holds one platform.
 	Accepts(index bool) error
+	// Check finds out, before any work, whether the target can be
+	// written: the credentials a registry accepts for a push, a file's
+	// directory that is writable, a path that is not a device.
+	Check(ctx context.Context) error
 	// WriteImage stores img.
 	WriteImage(ctx context.Context, img v1.Image) error
 	// WriteIndex stores idx and every image it holds.

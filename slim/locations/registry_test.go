@@ -1,0 +1,249 @@
+package locations
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// faults is what the test registry does wrong to blob downloads.
+type faults struct {
+	mu sync.Mutex
+	// Each fault applies to that many blob GETs (-1: every one).
+	status500 int
+	cut       int // send half the blob, then close the connection
+	corrupt   int // change one byte of the blob
+	stall     int // send half the blob, then nothing
+	// user and pass, when set, are the only credentials accepted.
+	user, pass string
+	gets       int
+}
+
+func (f *faults) take(n *int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case *n < 0:
+		return true
+	case *n > 0:
+		*n--
+		return true
+	}
+	return false
+}
+
+// faultyRegistry is go-containerregistry's in-memory registry on
+// 127.0.0.1 behind f.
+func faultyRegistry(t *testing.T, f *faults) string {
+	t.Helper()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.user != "" {
+			if u, p, ok := r.BasicAuth(); !ok || u != f.user || p != f.pass {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+				return
+			}
+		}
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/sha256:") {
+			reg.ServeHTTP(w, r)
+			return
+		}
+		f.mu.Lock()
+		f.gets++
+		f.mu.Unlock()
+		if f.take(&f.status500) {
+			http.Error(w, "boom", http.StatusInternalServerError)
+			return
+		}
+		rec := httptest.NewRecorder()
+		reg.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		half := len(body) / 2
+		switch {
+		case f.take(&f.corrupt):
+			b := append([]byte(nil), body...)
+			b[half] ^= 0xff
+			w.WriteHeader(rec.Code)
+			w.Write(b)
+		case f.take(&f.cut):
+			w.WriteHeader(rec.Code)
+			w.Write(body[:half])
+			w.(http.Flusher).Flush()
+			conn, buf, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				buf.Flush()
+				conn.Close()
+			}
+		case f.take(&f.stall):
+			w.WriteHeader(rec.Code)
+			w.Write(body[:half])
+			w.(http.Flusher).Flush()
+			select {
+			case <-stop:
+			case <-r.Context().Done():
+			}
+		default:
+			w.WriteHeader(rec.Code)
+			w.Write(body)
+		}
+	}))
+	t.Cleanup(func() { close(stop); srv.Close() })
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// pushTo writes img to host/test/img:v1 (with the credentials f wants) and
+// gives the location.
+func pushTo(t *testing.T, host string, f *faults, img v1.Image) Location {
+	t.Helper()
+	ref, err := name.ParseReference(host+"/test/img:v1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []remote.Option{}
+	if f.user != "" {
+		opts = append(opts, remote.WithAuth(&authn.Basic{Username: f.user, Password: f.pass}))
+	}
+	if err := remote.Write(ref, img, opts...); err != nil {
+		t.Fatal(err)
+	}
+	return Location{Kind: Registry, Ref: ref.String()}
+}
+
+// readAll reads every layer of c's image as stored, as the slimming does.
+func readAll(c *Contents) error {
+	ls, err := c.Image.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, bufio.NewReader(rc))
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestRegistryFaults(t *testing.T) {
+	old := resumeBackoff
+	resumeBackoff = 10 * time.Millisecond
+	t.Cleanup(func() { resumeBackoff = old })
+
+	img := randomImage(t, 2)
+	for _, tc := range []struct {
+		name   string
+		f      *faults
+		want   string // "" for success
+		within time.Duration
+	}{
+		{"intact", &faults{}, "", 0},
+		{"two 500s are retried", &faults{status500: 2}, "", 0},
+		{"a cut download resumes", &faults{cut: 2}, "", 0},
+		{"a stalled download resumes", &faults{stall: 1}, "", 0},
+		{"cut every time", &faults{cut: -1}, "connection lost", 0},
+		{"stalled every time", &faults{stall: -1}, "connection lost", 10 * time.Second},
+		{"corrupted bytes", &faults{corrupt: 1}, "digest mismatch", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Pushed without faults, then read with them.
+			f := &faults{}
+			host := faultyRegistry(t, f)
+			loc := pushTo(t, host, f, img)
+			f.status500, f.cut, f.corrupt, f.stall = tc.f.status500, tc.f.cut, tc.f.corrupt, tc.f.stall
+
+			ctx := context.Background()
+			start := time.Now()
+			src, err := NewSource(ctx, loc, WithInsecure(), WithTimeout(300*time.Millisecond), WithoutLayerCache())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := src.Open(ctx)
+			if err == nil {
+				err = readAll(c)
+				c.Close()
+			}
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("got %v, want success", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want an error saying %q", err, tc.want)
+			}
+			if tc.within > 0 && time.Since(start) > tc.within {
+				t.Errorf("took %s, want under %s", time.Since(start), tc.within)
+			}
+		})
+	}
+}
+
+func TestRegistryCredentials(t *testing.T) {
+	img := randomImage(t, 1)
+	f := &faults{user: "u", pass: "right"}
+	host := faultyRegistry(t, f)
+	loc := pushTo(t, host, f, img)
+	ctx := context.Background()
+
+	for _, tc := range []struct {
+		name string
+		kc   authn.Keychain
+		want error
+	}{
+		{"right password", staticKeychain{&authn.Basic{Username: "u", Password: "right"}}, nil},
+		{"wrong password", staticKeychain{&authn.Basic{Username: "u", Password: "wrong"}}, ErrCredentialsRefused},
+		{"no credentials", staticKeychain{authn.Anonymous}, ErrNoCredentials},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []Option{WithInsecure(), WithKeychain(tc.kc), WithTimeout(5 * time.Second)}
+			start := time.Now()
+			src, err := NewSource(ctx, loc, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := src.Open(ctx)
+			if err == nil {
+				c.Close()
+			}
+			if !errors.Is(err, tc.want) && (tc.want != nil || err != nil) {
+				t.Errorf("source: got %v, want %v", err, tc.want)
+			}
+			tg, err := NewTarget(Location{Kind: Registry, Ref: host + "/test/out:v1"}, loc, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tg.Check(ctx)
+			if !errors.Is(err, tc.want) && (tc.want != nil || err != nil) {
+				t.Errorf("target check: got %v, want %v", err, tc.want)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("took %s: a refused password must fail in seconds", time.Since(start))
+			}
+		})
+	}
+}
+
+type staticKeychain struct{ a authn.Authenticator }
+
+func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }
