@@ -25,39 +25,39 @@ func TestDeterministic(t *testing.T) {
 		{"oci, first", func(t *testing.T) result {
 			dir := filepath.Join(t.TempDir(), "a")
 			r := mustSlim(t, append(flags, "oci:"+src+":src", "oci:"+dir+":slim")...)
-			return result{layoutDesc(t, dir, "slim").Digest.String(), r.stdout}
+			return result{layoutDesc(t, dir, "slim").Digest.String(), withoutPinned(t, r.stdout)}
 		}},
 		{"oci, second", func(t *testing.T) result {
 			dir := filepath.Join(t.TempDir(), "b")
 			r := mustSlim(t, append(flags, "oci:"+src+":src", "oci:"+dir+":slim")...)
-			return result{layoutDesc(t, dir, "slim").Digest.String(), r.stdout}
+			return result{layoutDesc(t, dir, "slim").Digest.String(), withoutPinned(t, r.stdout)}
 		}},
 		{"oci, --jobs 1", func(t *testing.T) result {
 			dir := filepath.Join(t.TempDir(), "c")
 			r := mustSlim(t, append(append([]string{"--jobs", "1"}, flags...), "oci:"+src+":src", "oci:"+dir+":slim")...)
-			return result{layoutDesc(t, dir, "slim").Digest.String(), r.stdout}
+			return result{layoutDesc(t, dir, "slim").Digest.String(), withoutPinned(t, r.stdout)}
 		}},
 		{"oci, --jobs 16", func(t *testing.T) result {
 			dir := filepath.Join(t.TempDir(), "d")
 			r := mustSlim(t, append(append([]string{"--jobs", "16"}, flags...), "oci:"+src+":src", "oci:"+dir+":slim")...)
-			return result{layoutDesc(t, dir, "slim").Digest.String(), r.stdout}
+			return result{layoutDesc(t, dir, "slim").Digest.String(), withoutPinned(t, r.stdout)}
 		}},
 		{"oci-archive, another tag", func(t *testing.T) result {
 			p := filepath.Join(t.TempDir(), "e.tar")
 			r := mustSlim(t, append(flags, "oci:"+src+":src", "oci-archive:"+p+":other")...)
-			return result{layoutDesc(t, untarFile(t, p), "other").Digest.String(), r.stdout}
+			return result{layoutDesc(t, untarFile(t, p), "other").Digest.String(), withoutPinned(t, r.stdout)}
 		}},
 		{"registry", func(t *testing.T) result {
 			ref := host + "/det/slim:v1"
 			r := mustSlim(t, append(flags, "oci:"+src+":src", "docker://"+ref)...)
-			return result{remoteDigest(t, ref, nil), r.stdout}
+			return result{remoteDigest(t, ref, nil), withoutPinned(t, r.stdout)}
 		}},
 		{"registry source", func(t *testing.T) result {
 			ref := host + "/det/src:v1"
 			pushImage(t, ref, img, nil)
 			dir := filepath.Join(t.TempDir(), "f")
 			r := mustSlim(t, append(flags, "docker://"+ref, "oci:"+dir+":slim")...)
-			return result{layoutDesc(t, dir, "slim").Digest.String(), r.stdout}
+			return result{layoutDesc(t, dir, "slim").Digest.String(), withoutPinned(t, r.stdout)}
 		}},
 	}
 	var first result

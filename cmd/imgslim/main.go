@@ -85,6 +85,7 @@ type config struct {
 	binary                     string
 	adds                       []string
 	keepPackages               []string
+	digestFile                 string
 	maxRatio                   int64
 	debugTarget                string
 	timeout                    time.Duration
@@ -140,7 +141,8 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.BoolVar(&c.noTZ, "no-tz", false, "with --scratch: leave out /usr/share/zoneinfo")
 	fs.StringArrayVar(&c.keepPackages, "keep-package", nil, "with the packages set: keep the package `NAME` and what it depends on (repeatable)")
 	fs.StringVar(&c.debugTarget, "debug-target", "", "also write the output plus one layer with the source's shell and basic tools to `TARGET`, for docker run --entrypoint sh")
-	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print no progress on stderr")
+	fs.StringVar(&c.digestFile, "digest-file", "", "write the digest of what was written to `FILE` (the index digest for a multi-platform output; the image ID for docker-daemon: and docker-archive:)")
+	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors on stderr and only the TARGET@DIGEST line on stdout")
 	fs.Int64Var(&c.maxRatio, "max-ratio", layers.DefaultRatio, "refuse a layer whose tar grows past `N` times its compressed size and 1 GiB (a decompression bomb)")
 	return fs, fs.BoolP("help", "h", false, "show this help")
 }
@@ -234,12 +236,17 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	// The report is written last: find out now, before any work, that it
 	// cannot be, rather than fail with the target written.
 	if c.report != "" {
-		f, err := os.CreateTemp(filepath.Dir(c.report), "."+filepath.Base(c.report)+".imgslim-*")
-		if err != nil {
-			return fmt.Errorf("cannot write --report %s: %w", c.report, err)
+		if err := checkWritable("--report", c.report); err != nil {
+			return err
 		}
-		f.Close()
-		os.Remove(f.Name())
+	}
+	if c.digestFile != "" {
+		if c.dryRun {
+			return usagef("--digest-file with --dry-run: a dry run writes no image")
+		}
+		if err := checkWritable("--digest-file", c.digestFile); err != nil {
+			return err
+		}
 	}
 
 	logf := func(format string, args ...any) {
@@ -376,8 +383,8 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
 		rr.written = time.Since(w)
-		if d, err := idx.Digest(); err == nil {
-			rr.digest = d.String()
+		if rr.digest, err = writtenDigest(ctx, dst, nil, idx); err != nil {
+			return err
 		}
 		reports = rs
 	default:
@@ -401,7 +408,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return err
 		}
 		rr.written = time.Since(w)
-		rr.digest = r.Digest
+		if rr.digest, err = writtenDigest(ctx, dst, img, nil); err != nil {
+			return err
+		}
 		reports = []*slim.Report{r}
 	}
 
@@ -410,6 +419,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if !c.dryRun {
 			r.Target = dst.String()
 		}
+		if c.quiet {
+			continue // -q: the TARGET@DIGEST line alone
+		}
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
@@ -417,6 +429,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			fmt.Fprintf(stdout, "platform %s\n", slim.Sanitize(r.Platform))
 		}
 		if err := r.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if !c.dryRun {
+		if err := publish(c, dst, rr.digest, stdout); err != nil {
 			return err
 		}
 	}
@@ -558,10 +575,20 @@ func scratchImage(ctx context.Context, c config, s *locations.Contents, src loca
 			return err
 		}
 		rr.written = time.Since(w)
-		rr.target, rr.digest = dst.Location().String(), r.Digest
+		rr.target = dst.Location().String()
+		if rr.digest, err = writtenDigest(ctx, dst.Location(), img, nil); err != nil {
+			return err
+		}
 	}
-	if err := r.WriteText(stdout); err != nil {
-		return err
+	if !c.quiet {
+		if err := r.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if !c.dryRun {
+		if err := publish(c, dst.Location(), rr.digest, stdout); err != nil {
+			return err
+		}
 	}
 	return rr.finish(c.report, nil, stderr)
 }

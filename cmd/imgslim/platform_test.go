@@ -108,13 +108,17 @@ func TestMultiPlatform(t *testing.T) {
 
 	t.Run("every platform, registry", func(t *testing.T) {
 		dst := host + "/multi/slim:all"
-		res := mustSlim(t, append(append([]string{"-q"}, fixRemove...), "docker://"+srcRef, "docker://"+dst)...)
+		res := mustSlim(t, append(append([]string{}, fixRemove...), "docker://"+srcRef, "docker://"+dst)...)
 		for _, pl := range []string{"platform linux/amd64", "platform linux/arm64"} {
 			if !strings.Contains(res.stdout, pl) {
 				t.Errorf("report: got %q, want a section %q", res.stdout, pl)
 			}
 		}
 		d := getRemote(t, dst)
+		// The last line pins the index, not one of its images.
+		if got, want := lastLine(res.stdout), dst+"@"+d.Digest.String(); got != want {
+			t.Errorf("last stdout line: got %q, want %q", got, want)
+		}
 		if d.MediaType != types.OCIImageIndex {
 			t.Fatalf("%s: got media type %s, want %s", dst, d.MediaType, types.OCIImageIndex)
 		}
