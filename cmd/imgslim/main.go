@@ -107,7 +107,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := c.validate(fs.Changed("jobs")); err != nil {
 		return exitCode(ctx, "imgslim", err, stderr)
 	}
-	return exitCode(ctx, "imgslim", slimImage(ctx, c, fs.Arg(0), fs.Arg(1), stdout, stderr), stderr)
+	err := slimImage(ctx, c, fs.Arg(0), fs.Arg(1), stdout, stderr)
+	if errors.Is(err, layers.ErrTooLarge) {
+		err = fmt.Errorf("%w (--max-ratio raises the limit for an image you trust)", err)
+	}
+	return exitCode(ctx, "imgslim", err, stderr)
 }
 
 // slimFlags defines the flags of the main command into c. The help and

@@ -136,6 +136,8 @@ func TestFlagValidation(t *testing.T) {
 		{"jobs negative", []string{"--jobs", "-5"}, "--jobs"},
 		{"jobs zero", []string{"--jobs", "0"}, "--jobs"},
 		{"jobs not a number", []string{"--jobs", "many"}, "--jobs"},
+		{"max-ratio zero", []string{"--max-ratio", "0"}, "--max-ratio"},
+		{"max-ratio negative", []string{"--max-ratio", "-3"}, "--max-ratio"},
 		{"remove /", []string{"--remove", "/"}, "root directory"},
 		{"remove .", []string{"--remove", "."}, "root directory"},
 		{"remove //", []string{"--remove", "//"}, "root directory"},
