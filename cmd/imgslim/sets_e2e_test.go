@@ -52,6 +52,9 @@ type setsApp struct {
 	// only logs it.
 	maxRatio float64
 	analyze  bool // also run `imgslim analyze` on the source
+	// saved: read the source from dockertest.Saved's archive, not from the
+	// daemon (which the other app and the scratch tests read from).
+	saved bool
 }
 
 var setsApps = []setsApp{
@@ -73,6 +76,7 @@ var setsApps = []setsApp{
 		secret:   "/app/.env",
 		maxRatio: 0.35,
 		analyze:  true,
+		saved:    true,
 	},
 	{
 		name:  "go-service",
@@ -209,10 +213,14 @@ func setsTestApp(t *testing.T, app setsApp) setsFigures {
 	rmiOnCleanup(t, out)
 	fig := setsFigures{app: app.name}
 
+	// The source as the daemon holds it, or as docker save wrote it once
+	// for every test (dockertest.Saved).
 	from := "docker-daemon:" + src
+	if app.saved {
+		from = "docker-archive:" + dockertest.Saved(t, src)
+	}
 
-	// analyze reads the source while the slimming does: they are both
-	// mostly a docker save.
+	// analyze reads the source while the slimming does.
 	var analyzed chan result
 	if app.analyze {
 		analyzed = make(chan result, 1)
@@ -574,7 +582,7 @@ func TestMaxSizeEndToEnd(t *testing.T) {
 	out := "imgslim-test/sets-e2e-maxsize:" + uniq()
 	rmiOnCleanup(t, out)
 	start := time.Now()
-	r := setsRun(setsSlimTimeout, "-q", "--max-size", "50MB", "docker-daemon:"+src, "docker-daemon:"+out)
+	r := setsRun(setsSlimTimeout, "-q", "--max-size", "50MB", "docker-archive:"+dockertest.Saved(t, src), "docker-daemon:"+out)
 	t.Logf("refused in %v: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(r.stderr))
 	if r.code != exitError {
 		t.Errorf("got exit %d, want 1\nstderr:\n%s", r.code, r.stderr)
