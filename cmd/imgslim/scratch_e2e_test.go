@@ -689,6 +689,7 @@ type scratchApp struct {
 // each copied onto an empty image, started as 65532 as it is and probed;
 // each no larger than the multi-stage image of the same app.
 func TestScratchRuntimes(t *testing.T) {
+	t.Parallel()
 	jdk := "/usr/lib/jvm/java-17-openjdk-amd64"
 	for _, c := range []scratchApp{
 		{
@@ -754,6 +755,7 @@ func TestScratchRuntimes(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			start := time.Now()
 			src, port := c.app(t)
 			multi := c.multi(t)
@@ -786,6 +788,7 @@ func TestScratchRuntimes(t *testing.T) {
 // item naming it, stdout empty, nothing at the target, the source as it
 // was.
 func TestScratchRefusals(t *testing.T) {
+	t.Parallel()
 	base := dockertest.BaseImage(t)
 	for _, c := range []struct {
 		name, cmd string
