@@ -43,11 +43,12 @@ test: services
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz-short
 
-# Unit tests: no daemon, no registry, no network; under the race detector.
-# Tests that need a service call testdata/dockertest, which skips them in a
-# binary built without -tags e2e.
+# Unit tests: no daemon, no registry, no network; under the race detector,
+# with -short (which picks the small variant of a test's input: 64 MiB
+# instead of layers' 20 GiB sparse file). Tests that need a service call
+# testdata/dockertest, which skips them in a binary built without -tags e2e.
 unit:
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -short -count=1 -timeout 15m $(PKGS)
 
 # End-to-end tests: files tagged //go:build e2e and the tests that call
 # testdata/dockertest, against the services; without -race (the images are
