@@ -271,6 +271,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		return usagef("bad --timeout %s: want a positive duration such as 30s or 2m", c.timeout)
 	}
 	lopts := locationOptions(c.insecure, platform, workDir, c.jobs, c.timeout)
+	if dst.Stdout() {
+		// The archive owns stdout: the report goes to stderr.
+		lopts = append(lopts, locations.WithStdout(stdout))
+		stdout = stderr
+	}
 	if locations.SameRegistry(src, dst) {
 		lopts = append(lopts, locations.WithoutLayerCache())
 	}

@@ -72,14 +72,14 @@ func newArchiveTarget(l Location, o *options) (*archiveTarget, error) {
 func (t *archiveTarget) Location() Location       { return t.loc }
 func (t *archiveTarget) Accepts(index bool) error { return onePlatform(t.loc, index) }
 
-func (t *archiveTarget) Check(context.Context) error { return checkFileTarget(t.loc.Path) }
+func (t *archiveTarget) Check(context.Context) error { return t.o.checkArchiveTarget(t.loc) }
 
 func (t *archiveTarget) WriteIndex(context.Context, v1.ImageIndex) error {
 	return onePlatform(t.loc, true)
 }
 
 func (t *archiveTarget) WriteImage(ctx context.Context, img v1.Image) error {
-	return writeFile(t.loc.Path, func(f *os.File) error {
+	return t.o.writeArchive(t.loc, func(f io.Writer) error {
 		ref := t.ref
 		if ref == nil {
 			// No name: the archive's RepoTags stay empty, as with

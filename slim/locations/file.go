@@ -132,6 +132,29 @@ func describeMode(m fs.FileMode) string {
 	return "special file"
 }
 
+// writeArchive writes an archive target: to the standard output when l
+// says so, else through a temporary file (writeFile).
+func (o *options) writeArchive(l Location, write func(io.Writer) error) error {
+	if !l.Stdout() {
+		return writeFile(l.Path, func(f *os.File) error { return write(f) })
+	}
+	if o.stdout == nil {
+		return fmt.Errorf("%s: no standard output to write to", l)
+	}
+	return write(o.stdout)
+}
+
+// checkArchiveTarget is Check for the archive targets.
+func (o *options) checkArchiveTarget(l Location) error {
+	if l.Stdout() {
+		if o.stdout == nil {
+			return fmt.Errorf("%s: no standard output to write to", l)
+		}
+		return nil
+	}
+	return checkFileTarget(l.Path)
+}
+
 // WriteFile writes the file at path as the file targets are written:
 // through a temporary file in the same directory, renamed over path only
 // when write succeeded.

@@ -1,17 +1,20 @@
 package locations
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -134,33 +137,18 @@ func layoutSizer(dir string) blobSizer {
 	}
 }
 
-// writeLayout adds the image to the OCI layout at dir, replacing the one
-// with the same tag. A new layout is written beside dir and renamed into
-// place; in an existing one, blobs are content-addressed and index.json is
-// rewritten last, so a failure leaves the old index valid.
+// writeLayout adds the image (or index) to the OCI layout at dir,
+// replacing the one with the same tag. A new layout is written beside dir
+// and renamed into place. In an existing one, blobs are content-addressed
+// and written first; index.json is then updated under a lock and replaced
+// whole, so a failure leaves the old index valid and two writers adding
+// tags at once both keep theirs.
 func writeLayout(ctx context.Context, dir, tag string, img v1.Image, idx v1.ImageIndex) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	img, idx = withContext(ctx, img, idx)
-	var opts []layout.Option
-	var matcher match.Matcher = func(v1.Descriptor) bool { return false }
-	if tag != "" {
-		opts = append(opts, layout.WithAnnotations(map[string]string{refNameAnnotation: tag}))
-		matcher = match.Annotation(refNameAnnotation, tag)
-	}
-	put := func(p layout.Path) error {
-		if idx != nil {
-			return p.ReplaceIndex(idx, matcher, opts...)
-		}
-		return p.ReplaceImage(img, matcher, opts...)
-	}
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
-		p, err := layout.FromPath(dir)
-		if err != nil {
-			return err
-		}
-		return put(p)
+		return updateLayout(ctx, dir, tag, img, idx)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -172,22 +160,134 @@ func writeLayout(ctx context.Context, dir, tag string, img v1.Image, idx v1.Imag
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	p, err := layout.Write(tmp, empty.Index)
-	if err != nil {
+	if _, err := layout.Write(tmp, empty.Index); err != nil {
 		return err
 	}
-	if err := put(p); err != nil {
+	if err := updateLayout(ctx, tmp, tag, img, idx); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	// A signal during the copy is honoured up to the last moment.
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(filepath.Join(dir, "index.json")); serr == nil {
+			// Another writer made the layout meanwhile: add to it.
+			return updateLayout(ctx, dir, tag, img, idx)
+		}
+		return fmt.Errorf("%s exists and is not an OCI layout: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "index.json")); serr == nil {
+			return updateLayout(ctx, dir, tag, img, idx)
+		}
+		return err
+	}
+	return nil
+}
+
+// updateLayout writes the blobs of img or idx into the layout at dir, then
+// lists it in index.json under tag.
+func updateLayout(ctx context.Context, dir, tag string, img v1.Image, idx v1.ImageIndex) error {
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return err
+	}
+	var d partial.Describable = img
+	if idx != nil {
+		d = idx
+		err = p.WriteIndex(idx)
+	} else {
+		err = p.WriteImage(img)
+	}
+	if err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s exists and is not an OCI layout: %w", dir, err)
+	desc, err := partial.Descriptor(d)
+	if err != nil {
+		return err
 	}
-	return os.Rename(tmp, dir)
+	if tag != "" {
+		desc.Annotations = map[string]string{refNameAnnotation: tag}
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("parsing %s: %w", filepath.Join(dir, "index.json"), err)
+	}
+	kept := im.Manifests[:0]
+	for _, m := range im.Manifests {
+		if tag == "" || m.Annotations[refNameAnnotation] != tag {
+			kept = append(kept, m)
+		}
+	}
+	im.Manifests = append(kept, *desc)
+	if im.MediaType == "" {
+		im.MediaType = types.OCIImageIndex
+	}
+	out, err := json.MarshalIndent(im, "", "   ")
+	if err != nil {
+		return err
+	}
+	return replaceFile(filepath.Join(dir, "index.json"), out)
+}
+
+// lockDir takes an exclusive flock on the directory dir, which every
+// imgslim writing to the layout takes before it reads index.json.
+func lockDir(dir string) (unlock func(), err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// replaceFile writes b to a temporary file beside p, flushed to disk, and
+// renames it over p: a reader sees the old content or the new, never a
+// part.
+func replaceFile(p string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".imgslim-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), p)
 }

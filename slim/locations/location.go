@@ -89,6 +89,12 @@ func Parse(s string) (Location, error) {
 	return l, nil
 }
 
+// Stdout reports whether l is an archive written to the standard output
+// ("-" as its path; see WithStdout).
+func (l Location) Stdout() bool {
+	return (l.Kind == DockerArchive || l.Kind == OCIArchive) && l.Path == "-"
+}
+
 // Same reports whether writing o would replace l, however either is
 // spelled: "oci:dir:t" and "oci:./dir/:t", "docker-daemon:a/b:v1" and
 // "docker-daemon:docker.io/a/b:v1". An archive is replaced whole, whatever

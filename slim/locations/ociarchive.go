@@ -51,7 +51,7 @@ type ociArchiveTarget struct {
 func (t *ociArchiveTarget) Location() Location { return t.loc }
 func (t *ociArchiveTarget) Accepts(bool) error { return nil }
 
-func (t *ociArchiveTarget) Check(context.Context) error { return checkFileTarget(t.loc.Path) }
+func (t *ociArchiveTarget) Check(context.Context) error { return t.o.checkArchiveTarget(t.loc) }
 
 func (t *ociArchiveTarget) WriteImage(ctx context.Context, img v1.Image) error {
 	return t.write(ctx, img, nil)
@@ -63,7 +63,7 @@ func (t *ociArchiveTarget) WriteIndex(ctx context.Context, idx v1.ImageIndex) er
 
 // write builds the layout in a temporary directory and tars it.
 func (t *ociArchiveTarget) write(ctx context.Context, img v1.Image, idx v1.ImageIndex) error {
-	return writeFile(t.loc.Path, func(f *os.File) error {
+	return t.o.writeArchive(t.loc, func(f io.Writer) error {
 		dir, err := os.MkdirTemp(t.o.workDir, "oci-out-*")
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package locations
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -23,6 +24,7 @@ type options struct {
 	layerCache bool
 	timeout    time.Duration
 	rt         http.RoundTripper
+	stdout     io.Writer
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -34,6 +36,17 @@ func makeOptions(opts []Option) (*options, error) {
 	}
 	o.rt = newTransport(o.timeout)
 	return o, nil
+}
+
+// WithStdout is where an archive target named "-" is written.
+func WithStdout(w io.Writer) Option {
+	return func(o *options) error {
+		if w == nil {
+			return fmt.Errorf("nil stdout")
+		}
+		o.stdout = w
+		return nil
+	}
 }
 
 // WithTimeout sets how long a registry request may wait for a connection
