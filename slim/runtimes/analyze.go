@@ -408,6 +408,24 @@ func (a *analyzer) argPaths(args []string, dir, why string) {
 	}
 }
 
+// pathArg keeps what an option that takes a path names (php -t DIR,
+// ruby -I DIR), relative to dir, when the image has it.
+func (a *analyzer) pathArg(arg, dir, why string) {
+	for _, c := range strings.Split(arg, ":") {
+		if c == "" || strings.ContainsAny(c, "$`*?") {
+			continue
+		}
+		p := c
+		if !strings.HasPrefix(p, "/") {
+			p = path.Join(dir, p)
+		}
+		p = path.Clean(p)
+		if real, fi, ok := stat(a.fsys, p); ok && !systemDirs[real] && !systemDirs[p] {
+			a.need(Need{Path: p, Why: why, Tree: fi != nil && fi.IsDir()})
+		}
+	}
+}
+
 // script keeps the file an interpreter is given to run: it must exist.
 func (a *analyzer) script(name, dir, interp string) (string, bool) {
 	p := name

@@ -111,7 +111,7 @@ func (a *analyzer) ruby(real string, argv []string, dir string, depth int) {
 		case w == "-I" || w == "-r" || w == "-C":
 			if i+1 < len(argv) {
 				if w == "-I" {
-					a.argPaths([]string{argv[i+1]}, dir, "ruby -I")
+					a.pathArg(argv[i+1], dir, "ruby -I")
 				}
 				i++
 			}

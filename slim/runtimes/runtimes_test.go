@@ -380,3 +380,46 @@ func FuzzParseShell(f *testing.F) {
 		}
 	})
 }
+
+func TestScriptingRuntimes(t *testing.T) {
+	m := base().
+		symlink("/usr/bin/python3", "python3.11").file("/usr/bin/python3.11", elfStub, 0o755).
+		file("/usr/lib/python3.11/os.py", "", 0o644).file("/usr/lib/python3.11/test/test_os.py", "", 0o644).
+		file("/usr/lib/python3/dist-packages/flask/__init__.py", "", 0o644).
+		file("/usr/bin/perl", elfStub, 0o755).
+		file("/usr/lib/x86_64-linux-gnu/perl-base/Config.pm", "    archlibexp => '/usr/lib/x86_64-linux-gnu/perl/5.36',\n    privlibexp => '/usr/share/perl/5.36',\n", 0o644).
+		file("/usr/lib/x86_64-linux-gnu/perl-base/Config_heavy.pl", "vendorlibexp='/usr/share/perl5'\n", 0o644).
+		file("/usr/lib/x86_64-linux-gnu/perl/5.36/POSIX.pm", "", 0o644).file("/usr/share/perl/5.36/strict.pm", "", 0o644).
+		file("/usr/share/perl5/JSON.pm", "", 0o644).
+		symlink("/usr/bin/php", "php8.2").file("/usr/bin/php8.2", elfStub, 0o755).
+		file("/usr/lib/php/20220829/pdo.so", elfStub, 0o644).file("/etc/php/8.2/cli/php.ini", "", 0o644).
+		file("/usr/bin/node", elfStub, 0o755).file("/usr/share/nodejs/express/index.js", "", 0o644).
+		file("/app/app.py", "", 0o644).file("/app/server.pl", "", 0o644).file("/app/public/index.php", "", 0o644).
+		file("/app/dist/server.js", "", 0o644)
+	for _, c := range []struct {
+		argv  []string
+		want  []string // needs
+		trees []string
+	}{
+		{[]string{"python3", "-u", "app.py"}, []string{"/app/app.py"}, []string{"/usr/lib/python3.11", "/usr/lib/python3/dist-packages"}},
+		{[]string{"perl", "-w", "/app/server.pl"}, []string{"/app/server.pl"}, []string{"/usr/lib/x86_64-linux-gnu/perl-base", "/usr/lib/x86_64-linux-gnu/perl/5.36", "/usr/share/perl/5.36", "/usr/share/perl5"}},
+		{[]string{"php", "-S", "127.0.0.1:80", "-t", "public", "public/index.php"}, []string{"/app/public/index.php"}, []string{"/usr/lib/php", "/etc/php", "/app/public"}},
+		{[]string{"node", "dist/server"}, []string{"/app/dist/server.js"}, []string{"/usr/share/nodejs"}},
+	} {
+		t.Run(c.argv[0], func(t *testing.T) {
+			r := analyze(t, m, "/app", c.argv...)
+			if len(r.Unresolved) > 0 {
+				t.Errorf("unresolved %q, want none", r.Unresolved)
+			}
+			wantAll(t, "needs", needPaths(r, func(Need) bool { return true }), c.want)
+			wantAll(t, "trees", needPaths(r, func(n Need) bool { return n.Tree }), c.trees)
+		})
+	}
+	// The standard library's test suite stays out.
+	r := analyze(t, m, "/app", "python3", "app.py")
+	for _, n := range r.Needs {
+		if n.Path == "/usr/lib/python3.11" && !slices.Contains(n.Except, "test") {
+			t.Errorf("the standard library's tree keeps test/ (except %q)", n.Except)
+		}
+	}
+}

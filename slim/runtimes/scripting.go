@@ -66,7 +66,7 @@ func (a *analyzer) perl(real string, argv []string, dir string) {
 		case w == "-e" || w == "-E":
 			return
 		case w == "-I" && i+1 < len(argv):
-			a.argPaths([]string{argv[i+1]}, dir, "perl -I")
+			a.pathArg(argv[i+1], dir, "perl -I")
 			i++
 		case w == "--":
 			if i+1 < len(argv) {
@@ -104,11 +104,11 @@ func (a *analyzer) php(real string, argv []string, dir string) {
 			return
 		case w == "-S" || w == "-c" || w == "-d" || w == "-z":
 			if w == "-c" && i+1 < len(argv) {
-				a.argPaths([]string{argv[i+1]}, dir, "php -c")
+				a.pathArg(argv[i+1], dir, "php -c")
 			}
 			i++
 		case w == "-t" && i+1 < len(argv):
-			a.argPaths([]string{argv[i+1]}, dir, "php -t (the document root)")
+			a.pathArg(argv[i+1], dir, "php -t (the document root)")
 			i++
 		case w == "-f" && i+1 < len(argv):
 			a.script(argv[i+1], dir, "php")
