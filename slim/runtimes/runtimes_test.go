@@ -385,7 +385,20 @@ func TestScriptingRuntimes(t *testing.T) {
 	m := base().
 		symlink("/usr/bin/python3", "python3.11").file("/usr/bin/python3.11", elfStub, 0o755).
 		file("/usr/lib/python3.11/os.py", "", 0o644).file("/usr/lib/python3.11/test/test_os.py", "", 0o644).
-		file("/usr/lib/python3/dist-packages/flask/__init__.py", "", 0o644).
+		file("/usr/lib/python3/dist-packages/flask/__init__.py", "from werkzeug import serving\nfrom . import json as _json\n", 0o644).
+		file("/usr/lib/python3/dist-packages/flask/json.py", "", 0o644).
+		file("/usr/lib/python3/dist-packages/werkzeug/__init__.py", "", 0o644).
+		file("/usr/lib/python3/dist-packages/werkzeug/serving.py", "try:\n    import ssl\nexcept ImportError:\n    pass\n", 0o644).
+		file("/usr/lib/python3/dist-packages/Flask-2.2.2.egg-info/PKG-INFO", "", 0o644).
+		file("/usr/lib/python3/dist-packages/unused/__init__.py", "", 0o644).
+		file("/usr/lib/python3.11/ssl.py", "import _ssl\nfrom socket import socket\n", 0o644).
+		file("/usr/lib/python3.11/socket.py", "", 0o644).
+		file("/usr/lib/python3.11/__pycache__/socket.cpython-311.pyc", "", 0o644).
+		file("/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so", elfStub, 0o644).
+		file("/usr/lib/python3.11/json/__init__.py", "", 0o644).
+		file("/usr/lib/python3.11/sqlite3/__init__.py", "", 0o644).
+		file("/usr/lib/python3.11/encodings/__init__.py", "", 0o644).
+		file("/usr/lib/python3.11/encodings/utf_8.py", "", 0o644).
 		file("/usr/bin/perl", elfStub, 0o755).
 		file("/usr/lib/x86_64-linux-gnu/perl-base/Config.pm", "    archlibexp => '/usr/lib/x86_64-linux-gnu/perl/5.36',\n    privlibexp => '/usr/share/perl/5.36',\n", 0o644).
 		file("/usr/lib/x86_64-linux-gnu/perl-base/Config_heavy.pl", "vendorlibexp='/usr/share/perl5'\n", 0o644).
@@ -394,14 +407,17 @@ func TestScriptingRuntimes(t *testing.T) {
 		symlink("/usr/bin/php", "php8.2").file("/usr/bin/php8.2", elfStub, 0o755).
 		file("/usr/lib/php/20220829/pdo.so", elfStub, 0o644).file("/etc/php/8.2/cli/php.ini", "", 0o644).
 		file("/usr/bin/node", elfStub, 0o755).file("/usr/share/nodejs/express/index.js", "", 0o644).
-		file("/app/app.py", "", 0o644).file("/app/server.pl", "", 0o644).file("/app/public/index.php", "", 0o644).
+		file("/app/app.py", "import os, json\nfrom flask import (\n    Flask,\n)\nimport greetings\n", 0o644).file("/app/greetings.py", "", 0o644).file("/app/server.pl", "", 0o644).file("/app/public/index.php", "", 0o644).
 		file("/app/dist/server.js", "", 0o644)
 	for _, c := range []struct {
 		argv  []string
 		want  []string // needs
 		trees []string
 	}{
-		{[]string{"python3", "-u", "app.py"}, []string{"/app/app.py"}, []string{"/usr/lib/python3.11", "/usr/lib/python3/dist-packages"}},
+		{[]string{"python3", "-u", "app.py"}, []string{"/app/app.py", "/usr/lib/python3.11/os.py", "/usr/lib/python3.11/ssl.py", "/usr/lib/python3.11/socket.py",
+			"/usr/lib/python3.11/__pycache__/socket.cpython-311.pyc", "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so", "/usr/lib/python3.11/lib-dynload"},
+			[]string{"/usr/lib/python3.11/json", "/usr/lib/python3.11/encodings", "/usr/lib/python3/dist-packages/flask", "/usr/lib/python3/dist-packages/werkzeug",
+				"/usr/lib/python3/dist-packages/Flask-2.2.2.egg-info"}},
 		{[]string{"perl", "-w", "/app/server.pl"}, []string{"/app/server.pl"}, []string{"/usr/lib/x86_64-linux-gnu/perl-base", "/usr/lib/x86_64-linux-gnu/perl/5.36", "/usr/share/perl/5.36", "/usr/share/perl5"}},
 		{[]string{"php", "-S", "127.0.0.1:80", "-t", "public", "public/index.php"}, []string{"/app/public/index.php"}, []string{"/usr/lib/php", "/etc/php", "/app/public"}},
 		{[]string{"node", "dist/server"}, []string{"/app/dist/server.js"}, []string{"/usr/share/nodejs"}},
@@ -415,11 +431,14 @@ func TestScriptingRuntimes(t *testing.T) {
 			wantAll(t, "trees", needPaths(r, func(n Need) bool { return n.Tree }), c.trees)
 		})
 	}
-	// The standard library's test suite stays out.
+	// What nothing imports stays out: the standard library's test suite
+	// and unused modules, packages nobody imports.
 	r := analyze(t, m, "/app", "python3", "app.py")
-	for _, n := range r.Needs {
-		if n.Path == "/usr/lib/python3.11" && !slices.Contains(n.Except, "test") {
-			t.Errorf("the standard library's tree keeps test/ (except %q)", n.Except)
+	got := needPaths(r, func(Need) bool { return true })
+	for _, bad := range []string{"/usr/lib/python3.11/test", "/usr/lib/python3.11/sqlite3", "/usr/lib/python3/dist-packages/unused", "/usr/lib/python3/dist-packages"} {
+		if slices.Contains(got, bad) {
+			t.Errorf("needs %s, which nothing imports", bad)
 		}
 	}
+	wantAll(t, "needs", got, []string{"/app/greetings.py"})
 }
