@@ -89,6 +89,7 @@ type config struct {
 	maxRatio                   int64
 	debugTarget                string
 	timeout                    time.Duration
+	reg                        registryFlags
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -130,6 +131,7 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the report without writing anything")
 	fs.StringVar(&c.report, "report", "", "also write the report as JSON to `FILE`")
 	fs.BoolVar(&c.insecure, "insecure", false, "allow plain-HTTP registries")
+	c.reg.add(fs)
 	fs.DurationVar(&c.timeout, "timeout", locations.DefaultTimeout, "give up on a registry that takes longer than `DURATION` to connect or sends and takes nothing for as long (a broken download is resumed first)")
 	fs.StringVar(&c.platform, "platform", "", "slim only the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: every platform)")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "allow TARGET to be the same location as SOURCE")
@@ -279,11 +281,15 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	if locations.SameRegistry(src, dst) {
 		lopts = append(lopts, locations.WithoutLayerCache())
 	}
-	source, err := locations.NewSource(ctx, src, lopts...)
+	srcOpts, dstOpts, err := c.reg.options(lopts)
 	if err != nil {
 		return err
 	}
-	target, err := locations.NewTarget(dst, source.Location(), lopts...)
+	source, err := locations.NewSource(ctx, src, srcOpts...)
+	if err != nil {
+		return err
+	}
+	target, err := locations.NewTarget(dst, source.Location(), dstOpts...)
 	if err != nil {
 		return usageError{err}
 	}
@@ -313,7 +319,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		}
 		logf("reading %s, writing %s", source.Location(), dst)
 		if c.debugTarget != "" {
-			if twinTarget, err = debugTarget(c.debugTarget, source.Location(), dst, s.Index != nil, lopts); err != nil {
+			if twinTarget, err = debugTarget(c.debugTarget, source.Location(), dst, s.Index != nil, dstOpts); err != nil {
 				return err
 			}
 		}

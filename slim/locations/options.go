@@ -1,6 +1,7 @@
 package locations
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +26,7 @@ type options struct {
 	timeout    time.Duration
 	rt         http.RoundTripper
 	stdout     io.Writer
+	tls        *tls.Config
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -34,8 +36,40 @@ func makeOptions(opts []Option) (*options, error) {
 			return nil, err
 		}
 	}
-	o.rt = newTransport(o.timeout)
+	o.rt = newTransport(o.timeout, o.tls)
 	return o, nil
+}
+
+// WithCertDir trusts the certificates of dir as skopeo's --cert-dir does:
+// *.crt files are CA certificates added to the system's, each *.cert with
+// its *.key is a client certificate.
+func WithCertDir(dir string) Option {
+	return func(o *options) error {
+		cfg, err := certDirConfig(dir, o.tlsConfig())
+		if err != nil {
+			return err
+		}
+		o.tls = cfg
+		return nil
+	}
+}
+
+// WithoutTLSVerify accepts any certificate a registry presents over HTTPS
+// (skopeo's --tls-verify=false). Unlike WithInsecure, it never falls back
+// to plain HTTP.
+func WithoutTLSVerify() Option {
+	return func(o *options) error {
+		o.tls = o.tlsConfig()
+		o.tls.InsecureSkipVerify = true
+		return nil
+	}
+}
+
+func (o *options) tlsConfig() *tls.Config {
+	if o.tls != nil {
+		return o.tls
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12}
 }
 
 // WithStdout is where an archive target named "-" is written.

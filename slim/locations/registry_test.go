@@ -243,7 +243,3 @@ func TestRegistryCredentials(t *testing.T) {
 		})
 	}
 }
-
-type staticKeychain struct{ a authn.Authenticator }
-
-func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.a, nil }

@@ -3,6 +3,8 @@ package locations
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,7 +12,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,9 +48,10 @@ const resumeAttempts = 4
 var resumeBackoff = time.Second
 
 // newTransport gives the HTTP transport of registry requests.
-func newTransport(timeout time.Duration) http.RoundTripper {
+func newTransport(timeout time.Duration, tlsConfig *tls.Config) http.RoundTripper {
 	base := &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
+		TLSClientConfig: tlsConfig,
+		Proxy:           http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
 			Timeout:   timeout,
 			KeepAlive: 30 * time.Second,
@@ -275,3 +280,46 @@ func (r *resumingBody) resume(attempt int) error {
 }
 
 func (r *resumingBody) Close() error { return r.w.Close() }
+
+// certDirConfig adds the certificates of dir to cfg: *.crt are CA
+// certificates (beside the system's), NAME.cert with NAME.key a client
+// certificate. A directory that holds none is a mistake, reported.
+func certDirConfig(dir string, cfg *tls.Config) (*tls.Config, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading certificate directory: %w", err)
+	}
+	cfg = cfg.Clone()
+	found := 0
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch filepath.Ext(e.Name()) {
+		case ".crt":
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.RootCAs == nil {
+				if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
+					cfg.RootCAs = x509.NewCertPool()
+				}
+			}
+			if !cfg.RootCAs.AppendCertsFromPEM(b) {
+				return nil, fmt.Errorf("%s holds no PEM certificate", p)
+			}
+			found++
+		case ".cert":
+			key := strings.TrimSuffix(p, ".cert") + ".key"
+			pair, err := tls.LoadX509KeyPair(p, key)
+			if err != nil {
+				return nil, fmt.Errorf("client certificate %s: %w", p, err)
+			}
+			cfg.Certificates = append(cfg.Certificates, pair)
+			found++
+		}
+	}
+	if found == 0 {
+		return nil, fmt.Errorf("certificate directory %s holds no *.crt, *.cert or *.key file", dir)
+	}
+	return cfg, nil
+}
