@@ -63,10 +63,12 @@ test-host:
 fuzz-short:
 	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=20s ./layers/
 	$(GO) test -run='^$$' -fuzz=FuzzResolve -fuzztime=20s ./slim/elfdeps/
+	$(GO) test -run='^$$' -fuzz=FuzzImage -fuzztime=20s ./slim/
 
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=5m ./layers/
-	$(GO) test -run='^$$' -fuzz=FuzzResolve -fuzztime=5m ./slim/elfdeps/
+	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=10m ./layers/
+	$(GO) test -run='^$$' -fuzz=FuzzResolve -fuzztime=10m ./slim/elfdeps/
+	$(GO) test -run='^$$' -fuzz=FuzzImage -fuzztime=10m ./slim/
 
 bench: build
 	bash testdata/bench.sh

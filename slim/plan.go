@@ -451,6 +451,9 @@ func (p *Plan) decide() error {
 		}
 	}
 
+	// A whiteout that goes may be what a (hostile) hardlink names.
+	p.keepLinkTargets()
+
 	// 5. The user, and with it the owner of --chown trees, from the files
 	// the output keeps.
 	p.kept = newViewOf(p.layers, func(e *entry) bool { return !e.drop })
@@ -540,9 +543,30 @@ func (p *Plan) keepLinkTargets() {
 			latest[name] = &lp.entries[j]
 		}
 	}
+	// A hardlink that a later entry of its layer replaces is never seen
+	// and needs nothing, unless a link before that names it.
+	dead := map[*entry]bool{}
+	for _, lp := range p.layers {
+		last := map[string]int{}
+		for j := range lp.entries {
+			last[lp.entries[j].name] = j
+		}
+		for j := range lp.entries {
+			if e := &lp.entries[j]; e.typ == tar.TypeLink && last[e.name] != j {
+				dead[e] = true
+			}
+		}
+	}
+	for _, r := range refs {
+		if r.lower == nil {
+			delete(dead, &r.lp.entries[r.same])
+		}
+	}
+	var stale []string // names whose older copy a link keeps
 	keep := func(t *entry, e *entry) {
 		t.drop, t.why, t.root = false, "", ""
 		p.warnings = append(p.warnings, fmt.Sprintf("kept %s: a hardlink (%s) needs it", t.name, e.name))
+		stale = append(stale, t.name)
 	}
 	// First what stays. A rename is planned only where the target could
 	// move; whether it does is settled below.
@@ -550,7 +574,7 @@ func (p *Plan) keepLinkTargets() {
 		changed = false
 		for _, r := range refs {
 			e := &r.lp.entries[r.link]
-			if e.drop {
+			if e.drop || dead[e] {
 				continue
 			}
 			if r.lower != nil {
@@ -566,11 +590,21 @@ func (p *Plan) keepLinkTargets() {
 				changed = true
 			}
 		}
+		// A copy kept under its name must not show through where the
+		// image had a newer one: the newest stays too.
+		for _, name := range stale {
+			if n, ok := p.view.lookup(name); ok && n.drop {
+				n.drop, n.why, n.root = false, "", ""
+				p.warnings = append(p.warnings, fmt.Sprintf("kept %s: an older copy stays for a hardlink, so the image's own stays over it", name))
+				changed = true
+			}
+		}
+		stale = stale[:0]
 	}
 	// Then the renames: the first kept link to a dropped target takes it.
 	for _, r := range refs {
 		e := &r.lp.entries[r.link]
-		if e.drop || r.lower != nil {
+		if e.drop || r.lower != nil || dead[e] {
 			continue
 		}
 		t := &r.lp.entries[r.same]
@@ -581,10 +615,34 @@ func (p *Plan) keepLinkTargets() {
 			continue // later links follow the rename
 		}
 		if r.lp.edit.Rename == nil {
-			r.lp.edit.Rename, r.lp.edit.Drop = map[int]string{}, map[int]bool{}
+			r.lp.edit.Rename = map[int]string{}
+		}
+		if r.lp.edit.Drop == nil {
+			r.lp.edit.Drop = map[int]bool{}
 		}
 		r.lp.edit.Rename[r.same] = e.name
 		r.lp.edit.Drop[r.link] = true
+	}
+	// An unseen link whose target goes goes too: written, it would dangle.
+	for _, r := range refs {
+		e := &r.lp.entries[r.link]
+		if !dead[e] || e.drop {
+			continue
+		}
+		t := r.lower
+		if t == nil {
+			t = &r.lp.entries[r.same]
+			if _, renamed := r.lp.edit.Rename[r.same]; renamed {
+				continue
+			}
+		}
+		if t.drop {
+			if r.lp.edit.Drop == nil {
+				r.lp.edit.Drop = map[int]bool{}
+			}
+			r.lp.edit.Drop[r.link] = true
+			r.lp.changed = true
+		}
 	}
 }
 

@@ -239,3 +239,20 @@ func TestCheckSpace(t *testing.T) {
 		t.Errorf("got %v, want an error naming %s", err, dir)
 	}
 }
+
+// A hardlink to a whiteout marker (no tool writes one; a hostile image
+// can): the marker that hides nothing any more cannot simply go.
+func TestImageHardlinkToWhiteout(t *testing.T) {
+	src := testImage(t, v1.Config{User: "1000"},
+		gzLayer(t, dir("a/"), reg("a/x", "x")),
+		gzLayer(t, reg("a/.wh..wh..opq", ""), hardlink("b", "a/.wh..wh..opq")))
+	out, _, err := Image(src, WithRules(mustRules(t, "a/x")), WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := layerFiles(t, out)
+	checkLinks(t, all)
+	if _, ok := find(all, "/b"); !ok {
+		t.Errorf("/b is gone")
+	}
+}
