@@ -93,6 +93,10 @@ func (p *Plan) chooseSets() error {
 			}
 		}
 	}
+	if !p.enabled(SetSecrets) {
+		// Secrets are reported even when the set does not remove them.
+		p.findSecrets()
+	}
 	if p.enabled(SetPackages) {
 		return p.chooseBuildTools() // the same purge, with more asked for
 	}

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgslim/imgslim/layers"
+	"github.com/imgslim/imgslim/slim/secrets"
 )
 
 type whiteoutKind uint8
@@ -38,7 +39,7 @@ type entry struct {
 	mode   int64
 	size   int64
 	link   string // hardlink target, layers.Clean form; symlink target as stored
-	secret bool   // the content holds a private key
+	secret bool   // the content scan found a secret (layerPlan.found)
 	off    int64  // where the content starts in the layer's tar stream
 	sparse bool   // a sparse file: its content is read through a tar reader
 	stored int64  // a sparse file's bytes in the tar stream, about
@@ -86,6 +87,9 @@ type layerPlan struct {
 	// last copy in the layer wins. From a spool they are read on demand.
 	files   map[string][]byte
 	headers map[string]*tar.Header
+
+	// found holds the secrets the content scan found, by name.
+	found map[string][]secrets.Finding
 
 	spool   string // the uncompressed tar, when the plan spooled it
 	edit    layers.Edit
@@ -337,7 +341,7 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, li
 				return fmt.Errorf("reading %s: %w", e.name, err)
 			}
 			data := buf.Bytes()
-			e.secret = hasPrivateKey(data)
+			lp.sniff(&e, data)
 			if wanted {
 				if err := keep(e.name, h, bytes.Clone(data)); err != nil {
 					return err

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/imgslim/imgslim/slim/secrets"
 )
 
 // Where a secret was found.
@@ -48,16 +50,19 @@ type Secret struct {
 
 // Secret-looking names and values, for Env and history.
 var (
-	secretName  = regexp.MustCompile(`(?i)(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASS|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|AUTH|CREDENTIALS?)($|_)|_KEY$`)
 	secretValue = regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{36}|AIza[0-9A-Za-z_-]{35})\b`)
 	npmrcToken  = regexp.MustCompile(`(?m)(_authToken|_auth|_password)\s*=\s*\S`)
 	pypiPass    = regexp.MustCompile(`(?m)^\s*password\s*[=:]\s*\S`)
 	historyArg  = regexp.MustCompile(`(?i)(password|token|secret)=\S`)
 )
 
-// findSecrets marks credential files for removal and notes secrets in the
-// config, which no layer rewrite can take back.
+// findSecrets notes every secret in the image and, when the secrets set
+// is enabled, removes the files that hold them: files the content scan
+// flagged (in any layer), credential files by name, and credential files
+// that hold a token. Secrets in the config (Env) and history no layer
+// rewrite can take back; they are reported as remaining.
 func (p *Plan) findSecrets() {
+	remove := p.enabled(SetSecrets)
 	seen := map[string]bool{}
 	note := func(s Secret) {
 		if !seen[s.Where] {
@@ -65,14 +70,53 @@ func (p *Plan) findSecrets() {
 			p.secrets = append(p.secrets, s)
 		}
 	}
-	file := func(name, rule, what string) {
-		layer := p.view.nodes[name].layer
-		note(Secret{Where: name, What: what, Location: SecretInFile, Path: name, Layer: &layer, Rule: rule})
+	choose := func(name, why string) {
+		if remove {
+			p.setPaths[name] = setChoice{set: SetSecrets, why: why}
+		}
 	}
-	r := p.setRules[SetSecrets]
+	file := func(name, rule, what string, line int) {
+		layer := p.view.nodes[name].layer
+		note(Secret{Where: name, What: what, Location: SecretInFile, Path: name, Layer: &layer, Rule: rule, Line: line})
+	}
 	packaged := p.packagedFiles()
+	// A key a Debian package ships (an example, a test vector) was
+	// published by Debian, not leaked by the image's authors; libraries
+	// keep test keys under their test and fixture directories.
+	ignored := func(name string) bool { return packaged[name] || fixture(name) }
+
+	// What the content scan found, in every layer.
+	for li, lp := range p.layers {
+		for _, name := range sortedKeys(lp.found) {
+			fs := lp.found[name]
+			if ignored(name) {
+				continue
+			}
+			what := fs[0].Description
+			if len(fs) > 1 {
+				what = fmt.Sprintf("%s (and %d more on other lines)", what, len(fs)-1)
+			}
+			if n, ok := p.view.lookup(name); ok && n.layer == li {
+				choose(name, "holds a secret ("+fs[0].Rule+")")
+				file(name, fs[0].Rule, what, fs[0].Line)
+				continue
+			}
+			// A later layer deletes or replaces the file, but this
+			// layer's blob still holds it. A deleted file's entries
+			// can all go; a replaced one stays, reported.
+			if !p.view.exists(name) {
+				choose(name, "holds a secret ("+fs[0].Rule+"), deleted by a later layer")
+			}
+			l := li
+			note(Secret{Where: fmt.Sprintf("%s (layer %d, hidden by a later layer)", name, li+1), What: what,
+				Location: SecretInLayer, Path: name, Layer: &l, Rule: fs[0].Rule, Line: fs[0].Line})
+		}
+	}
+
+	// Credential files by name, and token-holding configs.
+	r := p.setRules[SetSecrets]
 	for name, n := range p.view.nodes {
-		if n.typ != tar.TypeReg {
+		if n.typ != tar.TypeReg || seen[name] {
 			continue
 		}
 		base := path.Base(name)
@@ -83,39 +127,43 @@ func (p *Plan) findSecrets() {
 			content, _ = p.content(name)
 		}
 		switch {
-		case n.secret && !packaged[name] && !fixture(name):
-			p.setPaths[name] = setChoice{set: SetSecrets, why: "private key"}
-			file(name, "private-key", "private key")
 		case base == ".npmrc" && npmrcToken.Match(content):
-			p.setPaths[name] = setChoice{set: SetSecrets, why: "npm token"}
-			file(name, "npmrc-token", "npm registry token")
+			choose(name, "npm token")
+			file(name, "npmrc-token", "npm registry token", 0)
 		case base == ".pypirc" && pypiPass.Match(content):
-			p.setPaths[name] = setChoice{set: SetSecrets, why: "PyPI password"}
-			file(name, "pypirc-password", "PyPI password")
+			choose(name, "PyPI password")
+			file(name, "pypirc-password", "PyPI password", 0)
 		case strings.HasSuffix(name, "/.docker/config.json") && bytes.Contains(content, []byte(`"auths"`)) && bytes.Contains(content, []byte(`"auth"`)):
-			p.setPaths[name] = setChoice{set: SetSecrets, why: "registry credentials"}
-			file(name, "docker-config-auth", "Docker registry credentials")
+			choose(name, "registry credentials")
+			file(name, "docker-config-auth", "Docker registry credentials", 0)
 		case r != nil:
 			if rm, pat := r.Removes(name); rm {
-				file(name, "credential-file-name", "credential file ("+pat+")")
+				file(name, "credential-file-name", "credential file ("+pat+")", 0)
 			}
 		}
 	}
+
 	for _, kv := range p.cfg.Config.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		s := Secret{Where: "env " + k, Location: SecretInConfig, Key: k}
-		switch {
+		switch fs := secrets.Scan("", []byte(kv)); {
+		case len(fs) > 0:
+			s.What, s.Rule = "value: "+fs[0].Description, fs[0].Rule
+			note(s)
 		case secretValue.MatchString(v):
 			s.What, s.Rule = "value looks like a token", "token-value"
 			note(s)
-		case secretName.MatchString(k) && v != "":
+		case secrets.SecretName.MatchString(k) && v != "":
 			s.What, s.Rule = "name looks like a secret", "secret-name"
 			note(s)
 		}
 	}
 	for i, h := range p.cfg.History {
 		s := Secret{Where: "history " + strconv.Itoa(i), Location: SecretInHistory, History: &i}
-		if m := secretValue.FindString(h.CreatedBy); m != "" {
+		if fs := secrets.Scan("", []byte(h.CreatedBy)); len(fs) > 0 {
+			s.What, s.Rule = "command holds a secret: "+fs[0].Description, fs[0].Rule
+			note(s)
+		} else if m := secretValue.FindString(h.CreatedBy); m != "" {
 			s.What, s.Rule = "command holds a token ("+m[:4]+"…)", "token-value"
 			note(s)
 		} else if strings.Contains(h.CreatedBy, "--build-arg") || historyArg.MatchString(h.CreatedBy) {

@@ -2,7 +2,6 @@ package slim
 
 import (
 	"archive/tar"
-	"bytes"
 	"fmt"
 	"io"
 	"path"
@@ -10,44 +9,29 @@ import (
 	"strings"
 
 	"github.com/imgslim/imgslim/layers"
+	"github.com/imgslim/imgslim/slim/secrets"
 )
 
 // maxSniff is the size up to which the scan reads a file's content to look
-// for private keys.
-const maxSniff = 1 << 20
+// for secrets: every text file up to it is scanned.
+const maxSniff = secrets.MaxSize
 
-var (
-	pemBegin      = []byte("-----BEGIN ")
-	pemPrivateKey = []byte("PRIVATE KEY-----")
-)
-
-// hasPrivateKey reports whether data holds a PEM private key
-// ("-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN OPENSSH PRIVATE KEY-----",
-// "-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----", …).
-func hasPrivateKey(data []byte) bool {
-	// A key file is text; a program that parses keys (ssh-add, openssl)
-	// holds the marker as a string constant among NUL bytes.
-	if bytes.IndexByte(data, 0) >= 0 {
-		return false
+// sniff scans the content of a small regular file for secrets, and notes
+// what it finds for the secrets set. data is the scan's buffer: only the
+// findings are kept, never the content.
+func (lp *layerPlan) sniff(e *entry, data []byte) {
+	fs := secrets.Scan(e.name, data)
+	if len(fs) == 0 {
+		if lp.found != nil {
+			delete(lp.found, e.name) // a later copy in the layer is clean
+		}
+		return
 	}
-	for {
-		i := bytes.Index(data, pemBegin)
-		if i < 0 {
-			return false
-		}
-		if i > 0 && data[i-1] != '\n' {
-			data = data[i+len(pemBegin):]
-			continue
-		}
-		data = data[i+len(pemBegin):]
-		end := bytes.IndexByte(data, '\n')
-		if end < 0 {
-			end = len(data)
-		}
-		if bytes.Contains(data[:end], pemPrivateKey) {
-			return true
-		}
+	e.secret = true
+	if lp.found == nil {
+		lp.found = map[string][]secrets.Finding{}
 	}
+	lp.found[e.name] = fs
 }
 
 // node is a path as the container sees it: the topmost entry for it after

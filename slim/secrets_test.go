@@ -1,0 +1,133 @@
+package slim
+
+import (
+	"archive/tar"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+// Secrets shaped as real ones are, made up for the tests; none is in a file
+// whose name says it holds a secret.
+const (
+	testAWSKeyID  = "AKIAZ3MSJV4WWNKWW5FG"
+	testAWSSecret = "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"
+	testGitHubPAT = "ghp_1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV2wX"
+	testGitLabPAT = "glpat-a1B2c3D4e5F6g7H8i9J0"
+	testStripeKey = "sk_live_51HxYzAbCdEfGhIjKlMnOpQr"
+	testSlackHook = "https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/abcdefghijklmnopqrstuvwx"
+)
+
+// contentSecretsApp is a node application whose secrets are recognisable
+// only by their content.
+func contentSecretsApp(t testing.TB) v1.Image {
+	base := gzLayer(t,
+		reg("etc/passwd", passwd), reg("etc/group", group),
+		exe("usr/bin/node", "ELF node"),
+		reg("usr/share/doc/app/README", "Set the password with passwd. The token comes from the environment.\n"),
+	)
+	app := gzLayer(t,
+		reg("app/package.json", `{"main":"dist/server.js"}`),
+		// The program itself holds a key: it stays, reported as remaining.
+		reg("app/dist/server.js", "const stripe = require('stripe')('"+testStripeKey+"');\n"),
+		reg("app/dist/util.js", "module.exports = {};\n"),
+		reg("srv/deploy/credentials", "[default]\naws_access_key_id = "+testAWSKeyID+"\naws_secret_access_key = "+testAWSSecret+"\n"),
+		reg("srv/deploy/identity", "# deploy key\n"+rsaKey),
+		reg("srv/deploy/db.txt", "primary: postgres://admin:Xk9vQ2mN7pL4@db.internal:5432/app\n"),
+		reg("app/Dockerfile", "FROM node:18\nENV PASSWORD=Sup3rS3cretPassw0rd\nCOPY . /app\n"),
+		reg("app/config/settings.yaml", "name: app\ngithub:\n  token: "+testGitHubPAT+"\n"),
+		reg("opt/notify.conf", "url = "+testSlackHook+"\n"),
+		reg("tmp/build/ci.txt", "GITLAB="+testGitLabPAT+"\n"),
+		// Look-alikes that are no secret.
+		reg("app/config/example.yaml", "database: postgres://user:${DB_PASSWORD}@db/app\n"),
+	)
+	// A later layer deletes the CI file: the container never sees it, but
+	// the layer's blob holds it.
+	clean := gzLayer(t, file{Header: tar.Header{Typeflag: tar.TypeReg, Name: "tmp/build/.wh.ci.txt"}})
+	img := testImage(t, v1.Config{
+		Cmd: []string{"node", "dist/server.js"}, WorkingDir: "/app",
+		Env: []string{"PATH=/usr/bin:/bin", "NODE_ENV=production", "DEPLOY_KEY_ID=" + testAWSKeyID},
+	}, base, app, clean)
+	return img
+}
+
+func TestSecretsByContent(t *testing.T) {
+	src := contentSecretsApp(t)
+	out, r, err := Image(src, WithSets(AllSets...), WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(out); err != nil {
+		t.Fatalf("validate.Image: %v", err)
+	}
+	all := layerFiles(t, out)
+	for name, want := range map[string]bool{
+		"/srv/deploy/credentials": false, "/srv/deploy/identity": false, "/srv/deploy/db.txt": false,
+		"/app/Dockerfile": false, "/app/config/settings.yaml": false, "/opt/notify.conf": false,
+		"/tmp/build/ci.txt":   false,
+		"/app/dist/server.js": true, "/app/dist/util.js": true, "/app/config/example.yaml": true,
+	} {
+		if _, got := find(all, name); got != want {
+			t.Errorf("%s in the output's layers: got %v, want %v", name, got, want)
+		}
+	}
+	type want struct{ location, rule, status string }
+	wants := map[string]want{
+		"/srv/deploy/credentials":   {SecretInFile, "aws-access-token", SecretRemoved},
+		"/srv/deploy/identity":      {SecretInFile, "private-key", SecretRemoved},
+		"/srv/deploy/db.txt":        {SecretInFile, "url-password", SecretRemoved},
+		"/app/Dockerfile":           {SecretInFile, "dockerfile-secret", SecretRemoved},
+		"/app/config/settings.yaml": {SecretInFile, "github-pat", SecretRemoved},
+		"/opt/notify.conf":          {SecretInFile, "slack-webhook-url", SecretRemoved},
+		"/tmp/build/ci.txt":         {SecretInLayer, "gitlab-pat", SecretRemoved},
+		"/app/dist/server.js":       {SecretInFile, "stripe-access-token", SecretRemaining},
+		"DEPLOY_KEY_ID":             {SecretInConfig, "aws-access-token", SecretRemaining},
+	}
+	for _, s := range r.Secrets {
+		k := s.Path
+		if s.Location == SecretInConfig {
+			k = s.Key
+		}
+		w, ok := wants[k]
+		if !ok {
+			t.Errorf("unexpected secret %+v", s)
+			continue
+		}
+		delete(wants, k)
+		if s.Location != w.location || s.Rule != w.rule || s.Status != w.status {
+			t.Errorf("secret %s: got location %s, rule %s, status %s; want %s, %s, %s", k, s.Location, s.Rule, s.Status, w.location, w.rule, w.status)
+		}
+		if (s.Location == SecretInFile || s.Location == SecretInLayer) && (s.Layer == nil || s.Line == 0) {
+			t.Errorf("secret %s: no layer or line (%+v)", k, s)
+		}
+		for _, secret := range []string{testAWSKeyID, testAWSSecret, testGitHubPAT, testStripeKey, "Sup3r", "Xk9vQ2mN7pL4"} {
+			if strings.Contains(s.What, secret) || strings.Contains(s.Where, secret) {
+				t.Errorf("secret %s: the report holds the secret itself: %+v", k, s)
+			}
+		}
+	}
+	for k := range wants {
+		t.Errorf("secret %s not reported (got %+v)", k, r.Secrets)
+	}
+
+	// Without the secrets set, every secret is still reported, as
+	// remaining, and nothing is removed for it.
+	out, r, err = Image(src, WithSets(SetVCS), WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(layerFiles(t, out), "/srv/deploy/credentials"); !ok {
+		t.Errorf("the credentials file went without the secrets set")
+	}
+	remaining := 0
+	for _, s := range r.Secrets {
+		if s.Status == SecretRemaining {
+			remaining++
+		}
+	}
+	if remaining != 9 {
+		t.Errorf("without the set: got %d secrets remaining, want 9 (%+v)", remaining, r.Secrets)
+	}
+}
