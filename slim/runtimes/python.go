@@ -29,7 +29,7 @@ var pyStartup = []string{"site", "os", "stat", "posixpath", "genericpath", "_col
 
 // pyStdSkip are the standard library's test suites, GUI and tools: an
 // import of them (a test helper, an optional GUI) is not a server's.
-var pyStdSkip = map[string]bool{"test": true, "idlelib": true, "tkinter": true, "turtledemo": true, "ensurepip": true, "lib2to3": true}
+var pyStdSkip = map[string]bool{"test": true, "idlelib": true, "tkinter": true, "turtledemo": true, "ensurepip": true, "lib2to3": true, "pydoc_data": true}
 
 // maxPyFiles bounds the files the import reading parses.
 const maxPyFiles = 20000

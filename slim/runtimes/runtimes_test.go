@@ -182,6 +182,7 @@ func TestShellUnresolved(t *testing.T) {
 		want         string // in the one unresolved line; "" for none
 	}{
 		{"$CMD", "#!/bin/sh\nexec $CMD --flag\n", nil, "$CMD"},
+		{"$CMD in a substitution, named by its line", "#!/bin/sh\necho start\nout=$(\"$CMD\" -v)\n", nil, "line 3 runs $CMD"},
 		{"eval", "#!/bin/sh\neval \"$1\"\n", nil, "evals"},
 		{"sourced at run time", "#!/bin/sh\n. \"$CONF\"\n", nil, "sources"},
 		{"$CMD set in the script", "#!/bin/sh\nCMD=date\n$CMD\n", nil, ""},

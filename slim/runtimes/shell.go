@@ -55,8 +55,14 @@ type shParse struct {
 	i     int
 	line  int
 	cmds  []shCmd
-	subs  []string // the texts of command substitutions, parsed after
+	subs  []shSub // command substitutions, parsed after
 	heres []hereDoc
+}
+
+// shSub is the text of a command substitution and the line it starts on.
+type shSub struct {
+	text string
+	line int
 }
 
 type hereDoc struct {
@@ -64,12 +70,17 @@ type hereDoc struct {
 	strip bool
 }
 
-func parseShell(src string) []shCmd {
-	p := &shParse{src: src, line: 1}
+func parseShell(src string) []shCmd { return parseShellAt(src, 1, 0) }
+
+func parseShellAt(src string, line, depth int) []shCmd {
+	p := &shParse{src: src, line: line}
 	p.run()
 	out := p.cmds
+	if depth > 32 {
+		return out
+	}
 	for i := 0; i < len(p.subs) && i < 1000; i++ {
-		out = append(out, parseShell(p.subs[i])...)
+		out = append(out, parseShellAt(p.subs[i].text, p.subs[i].line, depth+1)...)
 	}
 	return out
 }
@@ -235,7 +246,7 @@ func (p *shParse) dollar() string {
 		arith := p.i+1 < len(s) && s[p.i+1] == '('
 		end := matchParen(s, p.i)
 		if !arith && end > p.i {
-			p.subs = append(p.subs, s[p.i+1:end])
+			p.subs = append(p.subs, shSub{s[p.i+1 : end], p.line})
 		}
 		p.line += strings.Count(s[start:min(end+1, len(s))], "\n")
 		p.i = end + 1
@@ -247,7 +258,7 @@ func (p *shParse) dollar() string {
 			inner := s[p.i+1 : p.i+end]
 			// ${VAR:-$(cmd)} and the like.
 			if k := strings.Index(inner, "$("); k >= 0 {
-				p.subs = append(p.subs, strings.TrimSuffix(inner[k+2:], ")"))
+				p.subs = append(p.subs, shSub{strings.TrimSuffix(inner[k+2:], ")"), p.line})
 			}
 			p.i += end + 1
 		}
@@ -290,11 +301,11 @@ func (p *shParse) backtick() {
 	s := p.src
 	end := strings.IndexByte(s[p.i+1:], '`')
 	if end < 0 {
-		p.subs = append(p.subs, s[p.i+1:])
+		p.subs = append(p.subs, shSub{s[p.i+1:], p.line})
 		p.i = len(s)
 		return
 	}
-	p.subs = append(p.subs, s[p.i+1:p.i+1+end])
+	p.subs = append(p.subs, shSub{s[p.i+1 : p.i+1+end], p.line})
 	p.line += strings.Count(s[p.i+1:p.i+1+end], "\n")
 	p.i += end + 2
 }
