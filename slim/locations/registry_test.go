@@ -28,6 +28,9 @@ type faults struct {
 	cut       int // send half the blob, then close the connection
 	corrupt   int // change one byte of the blob
 	stall     int // send half the blob, then nothing
+	// Faults of uploads (blob PATCH and PUT requests).
+	upload500 int
+	uploadCut int // read the request, then close the connection unanswered
 	// user and pass, when set, are the only credentials accepted.
 	user, pass string
 	gets       int
@@ -57,6 +60,20 @@ func faultyRegistry(t *testing.T, f *faults) string {
 			if u, p, ok := r.BasicAuth(); !ok || u != f.user || p != f.pass {
 				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+				return
+			}
+		}
+		if (r.Method == http.MethodPatch || r.Method == http.MethodPut) && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+			if f.take(&f.upload500) {
+				io.Copy(io.Discard, r.Body)
+				http.Error(w, "boom", http.StatusInternalServerError)
+				return
+			}
+			if f.take(&f.uploadCut) {
+				io.Copy(io.Discard, r.Body)
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					conn.Close()
+				}
 				return
 			}
 		}
@@ -239,6 +256,47 @@ func TestRegistryCredentials(t *testing.T) {
 			}
 			if time.Since(start) > 5*time.Second {
 				t.Errorf("took %s: a refused password must fail in seconds", time.Since(start))
+			}
+		})
+	}
+}
+
+// Uploads are retried on 500s and on connections closed unanswered.
+func TestRegistryWriteFaults(t *testing.T) {
+	img := randomImage(t, 2)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		f    *faults
+		ok   bool
+	}{
+		{"two 500s", &faults{upload500: 2}, true},
+		{"a cut connection", &faults{uploadCut: 1}, true},
+		{"500 every time", &faults{upload500: -1}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := faultyRegistry(t, tc.f)
+			tg, err := NewTarget(Location{Kind: Registry, Ref: host + "/test/out:v1"}, Location{Kind: Registry}, WithInsecure(), WithTimeout(5*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tg.WriteImage(ctx, img)
+			if tc.ok != (err == nil) {
+				t.Fatalf("WriteImage: got %v, want ok=%v", err, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			tc.f.upload500, tc.f.uploadCut = 0, 0
+			ref, _ := name.ParseReference(host+"/test/out:v1", name.Insecure)
+			back, err := remote.Image(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := back.Digest()
+			want, _ := img.Digest()
+			if got != want {
+				t.Errorf("pushed %s, want %s", got, want)
 			}
 		})
 	}

@@ -155,6 +155,18 @@ func verifyImage(img v1.Image, want *v1.Hash, descType types.MediaType, bs blobS
 	if int64(len(cfg)) != m.Config.Size {
 		return nil, fmt.Errorf("config %s: %d bytes, the manifest says %d", m.Config.Digest, len(cfg), m.Config.Size)
 	}
+	// Layers pair with diff IDs by position: a count mismatch would pair
+	// them wrongly, or leave a layer unchecked. (An artifact's config is
+	// not an image config, and is not read.)
+	if m.Config.MediaType == types.DockerConfigJSON || m.Config.MediaType == types.OCIConfigJSON {
+		cf, err := v1.ParseConfigFile(bytes.NewReader(cfg))
+		if err != nil {
+			return nil, fmt.Errorf("parsing config %s: %w", m.Config.Digest, err)
+		}
+		if len(cf.RootFS.DiffIDs) != len(m.Layers) {
+			return nil, fmt.Errorf("config %s lists %d layers, the manifest %d", m.Config.Digest, len(cf.RootFS.DiffIDs), len(m.Layers))
+		}
+	}
 	d, _, err := v1.SHA256(bytes.NewReader(raw))
 	if err != nil {
 		return nil, err

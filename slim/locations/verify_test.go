@@ -507,3 +507,34 @@ func tarTree(t testing.TB, dir, p string) {
 		t.Fatal(err)
 	}
 }
+
+// Layers pair with diff IDs by position: an image whose config lists
+// another number of layers than its manifest is refused; an artifact,
+// whose config is not an image config, is not held to it.
+func TestLayerCount(t *testing.T) {
+	img := randomImage(t, 2)
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.RootFS.DiffIDs = cf.RootFS.DiffIDs[:1]
+	short, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := newLayout(t, map[string]v1.Image{"short": short})
+	if _, err := openAt(t, Location{Kind: OCILayout, Path: dir, Ref: "short"}); err == nil || !strings.Contains(err.Error(), "lists 1 layers, the manifest 2") {
+		t.Errorf("Open: got %v, want the count mismatch named", err)
+	}
+
+	artifact := mutate.ConfigMediaType(short, "application/vnd.example.sbom.config+json")
+	idx := mutate.AppendManifests(nest(t, randomImage(t, 1), 1), mutate.IndexAddendum{Add: artifact})
+	dir = filepath.Join(t.TempDir(), "layout")
+	p, _ := layout.Write(dir, empty.Index)
+	if err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{refNameAnnotation: "i"})); err != nil {
+		t.Fatal(err)
+	}
+	c, err := openAt(t, Location{Kind: OCILayout, Path: dir, Ref: "i"})
+	if err != nil {
+		t.Fatalf("Open of an index holding an artifact: %v", err)
+	}
+	c.Close()
+}
