@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -64,6 +66,15 @@ func (p *Plan) runtimeFiles() *runtimeFiles {
 		// Node.js looks in its global directories only for what the
 		// application's node_modules lacks.
 		rf.trees = p.nodeGlobalModules()
+	case "python":
+		// The standard library whole; of the installed packages, those
+		// the application imports. What they import in turn is in their
+		// Depends (dh-python writes them from the requirements), and what
+		// they import optionally they import in a try.
+		for _, d := range []string{"/usr/lib/{v}", "/usr/local/lib/{v}"} {
+			rf.trees = append(rf.trees, p.versionDirs(d)...)
+		}
+		rf.trees = append(rf.trees, p.pythonModules()...)
 	default:
 		for _, d := range runtimeDirs[interp] {
 			rf.trees = append(rf.trees, p.versionDirs(d)...)
@@ -101,6 +112,92 @@ func (p *Plan) nodeGlobalModules() []string {
 			for _, d := range runtimeDirs["node"] {
 				if g := path.Join(d, name); p.view.exists(g) {
 					out = append(out, g)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// pythonImport matches the imports of a Python file: "import a.b, c" and
+// "from a.b import c" (not relative imports).
+var pythonImport = regexp.MustCompile(`(?m)^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))`)
+
+// pythonModules returns the modules, in the interpreter's package
+// directories (dist-packages, site-packages), that the application's
+// Python files import or that the entrypoint runs with -m: the packages'
+// directories, their single-file modules and their extension modules.
+func (p *Plan) pythonModules() []string {
+	a := p.app
+	names := map[string]bool{}
+	for i, arg := range a.argv {
+		if arg == "-m" && i+1 < len(a.argv) {
+			names[strings.SplitN(a.argv[i+1], ".", 2)[0]] = true
+		}
+	}
+	var files []string
+	seen := map[string]bool{}
+	for _, dir := range []string{a.appDir, path.Dir(a.script)} {
+		if dir == "" || dir == "." || systemDirs[dir] {
+			continue
+		}
+		p.view.walk(dir, func(name string, n node, ok bool) {
+			if ok && n.typ == tar.TypeReg && strings.HasSuffix(name, ".py") && n.size < 4<<20 && !seen[name] && !strings.Contains(name, "/.git/") {
+				seen[name] = true
+				files = append(files, name)
+			}
+		})
+	}
+	if a.script != "" && !seen[a.script] {
+		files = append(files, a.script)
+	}
+	blobs, err := p.fetch(files)
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("packages: reading the application's Python files: %v", err))
+	}
+	for _, f := range files {
+		b, ok := blobs[f]
+		if !ok {
+			continue
+		}
+		r, err := b.open()
+		if err != nil {
+			continue
+		}
+		src, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			continue
+		}
+		for _, m := range pythonImport.FindAllSubmatch(src, -1) {
+			list := string(m[1])
+			if list == "" {
+				list = string(m[2])
+			}
+			for _, mod := range strings.Split(list, ",") {
+				names[strings.SplitN(strings.TrimSpace(mod), ".", 2)[0]] = true
+			}
+		}
+	}
+	var dirs []string
+	for _, d := range []string{"/usr/lib/python3/dist-packages", "/usr/local/lib/python3/dist-packages", "/usr/lib/{v}/dist-packages", "/usr/lib/{v}/site-packages", "/usr/local/lib/{v}/dist-packages", "/usr/local/lib/{v}/site-packages"} {
+		if strings.Contains(d, "{v}") {
+			for _, v := range p.versionDirs(path.Dir(path.Dir(d)) + "/{v}") {
+				if c := path.Join(v, path.Base(d)); p.view.exists(c) {
+					dirs = append(dirs, c)
+				}
+			}
+		} else if p.view.exists(d) {
+			dirs = append(dirs, d)
+		}
+	}
+	var out []string
+	for _, name := range sortedKeys(names) {
+		for _, d := range dirs {
+			for _, c := range p.view.list(d) {
+				base := path.Base(c)
+				if base == name || base == name+".py" || strings.HasPrefix(base, name+".") && strings.HasSuffix(base, ".so") {
+					out = append(out, c)
 				}
 			}
 		}

@@ -76,7 +76,7 @@ var (
 		{"media-types", nil, []string{"etc/mime.types"}},
 		{"python3-flask", []string{"Depends: python3-werkzeug", "Recommends: python3-dotenv"}, []string{"usr/lib/python3/", "usr/lib/python3/dist-packages/", "usr/lib/python3/dist-packages/flask/__init__.py"}},
 		{"python3-werkzeug", nil, []string{"usr/lib/python3/dist-packages/werkzeug.py"}},
-		{"python3-dotenv", nil, []string{"usr/share/python3-dotenv/README"}},
+		{"python3-dotenv", nil, []string{"usr/lib/python3/dist-packages/dotenv/", "usr/lib/python3/dist-packages/dotenv/__init__.py"}},
 		{"ca-certificates", []string{"Depends: openssl"}, []string{"usr/share/ca-certificates/", "usr/share/ca-certificates/mozilla/x.crt"}},
 		{"openssl", nil, []string{"usr/bin/openssl"}},
 		{"gcc-12", []string{"Depends: cpp-12, libc6"}, []string{"usr/bin/gcc-12", "usr/lib/gcc/", "usr/lib/gcc/x86_64-linux-gnu/12/cc1"}},
@@ -92,7 +92,8 @@ var (
 func TestPackagesSet(t *testing.T) {
 	cfg := v1.Config{Cmd: []string{"python3", "/app/app.py"}, WorkingDir: "/app", Env: []string{"PATH=/usr/bin:/bin"}}
 	src := debianImage(t, cfg, debianBase, flaskPackages, flaskAuto,
-		reg("app/app.py", "from flask import Flask\n"), reg("etc/vim/vimrc.local", "set nocompatible\n"))
+		reg("app/app.py", "import os, sys\nfrom flask import Flask\nfrom . import local\n"), reg("app/local.py", "import json\n"),
+		reg("etc/vim/vimrc.local", "set nocompatible\n"))
 	for _, tc := range []struct {
 		name     string
 		opts     []Option
@@ -113,13 +114,13 @@ func TestPackagesSet(t *testing.T) {
 			"libpython3.11-stdlib": "holds /usr/lib/python3.11/os.py (run-time library (/usr/lib/python3.11))",
 			"libpython3-stdlib":    "needed by python3",
 			"media-types":          "needed by python3.11",
-			"python3-flask":        "holds /usr/lib/python3/dist-packages/flask/__init__.py (run-time library (/usr/lib/python3))",
-			"python3-werkzeug":     "holds /usr/lib/python3/dist-packages/werkzeug.py (run-time library (/usr/lib/python3))",
+			"python3-flask":        "holds /usr/lib/python3/dist-packages/flask/__init__.py (run-time library (/usr/lib/python3/dist-packages/flask))",
+			"python3-werkzeug":     "needed by python3-flask",
 			"ca-certificates":      "holds /usr/share/ca-certificates/mozilla/x.crt (needed at run time (/usr/share/ca-certificates))",
 			"openssl":              "needed by ca-certificates",
 		},
-		manual:   []string{"libpython3.11-stdlib", "python3-werkzeug"},
-		leftAuto: []string{"python3.11", "libpython3-stdlib", "media-types", "openssl", "libapt-pkg6.0"},
+		manual:   []string{"libpython3.11-stdlib"},
+		leftAuto: []string{"python3.11", "libpython3-stdlib", "media-types", "openssl", "libapt-pkg6.0", "python3-werkzeug"},
 	}, {
 		name:    "with buildtools and --keep-package",
 		opts:    []Option{WithSets(SetBuildTools, SetPackages), WithKeepPackages("less", "curl")},
@@ -133,16 +134,16 @@ func TestPackagesSet(t *testing.T) {
 			"libpython3.11-stdlib": "holds /usr/lib/python3.11/os.py (run-time library (/usr/lib/python3.11))",
 			"libpython3-stdlib":    "needed by python3",
 			"media-types":          "needed by python3.11",
-			"python3-flask":        "holds /usr/lib/python3/dist-packages/flask/__init__.py (run-time library (/usr/lib/python3))",
-			"python3-werkzeug":     "holds /usr/lib/python3/dist-packages/werkzeug.py (run-time library (/usr/lib/python3))",
+			"python3-flask":        "holds /usr/lib/python3/dist-packages/flask/__init__.py (run-time library (/usr/lib/python3/dist-packages/flask))",
+			"python3-werkzeug":     "needed by python3-flask",
 			"ca-certificates":      "holds /usr/share/ca-certificates/mozilla/x.crt (needed at run time (/usr/share/ca-certificates))",
 			"openssl":              "needed by ca-certificates",
 			"less":                 "--keep-package",
 			"curl":                 "--keep-package",
 			"libcurl4":             "needed by curl",
 		},
-		manual:   []string{"libpython3.11-stdlib", "python3-werkzeug"},
-		leftAuto: []string{"python3.11", "libpython3-stdlib", "media-types", "openssl", "libcurl4"},
+		manual:   []string{"libpython3.11-stdlib"},
+		leftAuto: []string{"python3.11", "libpython3-stdlib", "media-types", "openssl", "libcurl4", "python3-werkzeug"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, r, err := Image(src, append(tc.opts, WithWorkDir(t.TempDir()))...)
