@@ -170,6 +170,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		}
 		// Exact: dpkg removes a directory only once it is empty.
 		p.setPaths[real] = setChoice{set: set, why: "packages purged with dpkg's file lists", exact: true}
+		p.purgeByteCode(real, set)
 	}
 	for _, name := range res.InfoFiles(infoNames) {
 		p.setPaths[path.Join(dpkg.InfoDir, name)] = setChoice{set: p.databaseSet(), why: "packages purged with dpkg's file lists"}
@@ -233,6 +234,29 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		p.packagesKept[k] = v
 	}
 	return nil
+}
+
+// purgeByteCode removes the byte-code Python compiled for a module a
+// purged package lists, as the package's prerm does (py3clean): the .pyc
+// files are in no file list, and a package directory left holding them
+// would still import, as an empty namespace package.
+func (p *Plan) purgeByteCode(module, set string) {
+	stem, ok := strings.CutSuffix(path.Base(module), ".py")
+	if !ok {
+		return
+	}
+	cache := path.Join(path.Dir(module), "__pycache__")
+	found := false
+	for _, c := range p.view.list(cache) {
+		if b := path.Base(c); strings.HasPrefix(b, stem+".") && strings.HasSuffix(b, ".pyc") {
+			p.setPaths[c] = setChoice{set: set, why: "byte-code of purged Python modules (py3clean)", exact: true}
+			found = true
+		}
+	}
+	if found {
+		// Gone once nothing else is left in it.
+		p.setPaths[cache] = setChoice{set: set, why: "byte-code of purged Python modules (py3clean)", exact: true}
+	}
 }
 
 // databaseSet is the set the package database's own files (info files,

@@ -37,7 +37,7 @@ func debianImage(t testing.TB, cfg v1.Config, base, added []debPkg, auto []strin
 			status += d.stanza()
 			var list []string
 			for _, f := range d.files {
-				list = append(list, "/"+f)
+				list = append(list, "/"+strings.TrimSuffix(f, "/"))
 				if strings.HasSuffix(f, "/") {
 					fs = append(fs, dir(f))
 				} else {
@@ -93,7 +93,10 @@ func TestPackagesSet(t *testing.T) {
 	cfg := v1.Config{Cmd: []string{"python3", "/app/app.py"}, WorkingDir: "/app", Env: []string{"PATH=/usr/bin:/bin"}}
 	src := debianImage(t, cfg, debianBase, flaskPackages, flaskAuto,
 		reg("app/app.py", "import os, sys\nfrom flask import Flask\nfrom . import local\n"), reg("app/local.py", "import json\n"),
-		reg("etc/vim/vimrc.local", "set nocompatible\n"))
+		reg("etc/vim/vimrc.local", "set nocompatible\n"),
+		// What py3compile wrote in the postinsts, in no file list.
+		reg("usr/lib/python3/dist-packages/dotenv/__pycache__/__init__.cpython-311.pyc", "pyc"),
+		reg("usr/lib/python3/dist-packages/flask/__pycache__/__init__.cpython-311.pyc", "pyc"))
 	for _, tc := range []struct {
 		name     string
 		opts     []Option
@@ -190,6 +193,18 @@ func TestPackagesSet(t *testing.T) {
 			// dpkg leaves a directory that holds a file no package lists.
 			if _, ok := find(all, "/etc/vim/vimrc.local"); !ok {
 				t.Errorf("/etc/vim/vimrc.local, which no package lists, is gone")
+			}
+			// py3clean: a purged module's byte-code goes, and with it the
+			// directory, which would import as a namespace package.
+			for name, want := range map[string]bool{
+				"/usr/lib/python3/dist-packages/dotenv/__pycache__/__init__.cpython-311.pyc": false,
+				"/usr/lib/python3/dist-packages/dotenv/__pycache__":                          false,
+				"/usr/lib/python3/dist-packages/dotenv":                                      false,
+				"/usr/lib/python3/dist-packages/flask/__pycache__/__init__.cpython-311.pyc":  true,
+			} {
+				if _, ok := find(all, name); ok != want {
+					t.Errorf("%s present: %v, want %v", name, ok, want)
+				}
 			}
 			if _, ok := find(all, "/app/app.py"); !ok {
 				t.Errorf("/app/app.py is gone")
