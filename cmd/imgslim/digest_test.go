@@ -38,6 +38,7 @@ func readDigestFile(t testing.TB, p string) string {
 // output, the image ID for a docker-archive), and stdout ends with
 // TARGET@DIGEST; with -q that line is all of stdout.
 func TestDigestFile(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", epoch) // the -q rerun gives the same digest
 	host := memRegistry(t)
 	single := host + "/digest/src:v1"
 	pushImage(t, single, fixture(t, false), nil)

@@ -37,6 +37,7 @@ const (
 	exitOK    = 0
 	exitError = 1 // the work failed: image not found, auth refused, corrupt layer…
 	exitUsage = 2 // the command line is wrong
+	// exitGate (3): a gate refused the output.
 )
 
 // usageError is a mistake in the command line.
@@ -80,12 +81,15 @@ type config struct {
 	jobs, level                int
 	sets, skip                 string
 	scrub                      bool
-	maxSize                    string
+	maxSize, minSaving         string
+	failOn                     []string
 	scratch, noTZ              bool
 	binary                     string
 	adds                       []string
 	keepPackages               []string
 	digestFile                 string
+	labels, annotations        []string
+	env, unsetEnv              []string
 	maxRatio                   int64
 	debugTarget                string
 	timeout                    time.Duration
@@ -140,13 +144,19 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.StringVar(&c.sets, "sets", "all", "built-in rule `LIST` to apply, comma-separated: "+strings.Join(slim.AllSets, ",")+", all or none; and "+strings.Join(slim.OptInSets, ",")+", which all leaves out")
 	fs.StringVar(&c.skip, "skip", "", "built-in rule `LIST` to leave out of --sets")
 	fs.BoolVar(&c.scrub, "scrub-history", false, "empty the created_by commands of the output's history (they can hold secrets)")
-	fs.StringVar(&c.maxSize, "max-size", "", "fail, writing nothing, when the output's uncompressed size exceeds `SIZE` (e.g. 200MB, 1.5GB, 512MiB)")
+	fs.StringVar(&c.maxSize, "max-size", "", "gate: fail (exit 3), writing nothing, when the output's uncompressed size exceeds `SIZE` (e.g. 200MB, 1.5GB, 512MiB)")
+	fs.StringVar(&c.minSaving, "min-saving", "", "gate: fail (exit 3), writing nothing, when the output is not at least `PERCENT` smaller, uncompressed, than the source")
+	fs.StringArrayVar(&c.failOn, "fail-on", nil, "gate: fail (exit 3), writing nothing, on `CONDITION`: secrets (one remains in the output), root (the output runs as root), unchanged (nothing removed); repeatable or comma-separated")
 	fs.BoolVar(&c.scratch, "scratch", false, "copy only the program and what it needs to run onto an empty image")
 	fs.StringVar(&c.binary, "binary", "", "with --scratch: the `PATH` of the program in the image (default: the Entrypoint/Cmd's)")
 	fs.StringArrayVar(&c.adds, "add", nil, "with --scratch: also copy the tree at `PATH` (repeatable), as COPY --from")
 	fs.BoolVar(&c.noTZ, "no-tz", false, "with --scratch: leave out /usr/share/zoneinfo")
 	fs.StringArrayVar(&c.keepPackages, "keep-package", nil, "with the packages set: keep the package `NAME` and what it depends on (repeatable)")
 	fs.StringVar(&c.debugTarget, "debug-target", "", "also write the output plus one layer with the source's shell and basic tools to `TARGET`, for docker run --entrypoint sh")
+	fs.StringArrayVar(&c.labels, "label", nil, "set the config label `KEY=VALUE` (repeatable)")
+	fs.StringArrayVar(&c.annotations, "annotation", nil, "set the output's manifest (or index) annotation `KEY=VALUE` (repeatable)")
+	fs.StringArrayVar(&c.env, "env", nil, "set the environment variable `NAME=VALUE` in the config (repeatable)")
+	fs.StringArrayVar(&c.unsetEnv, "unset-env", nil, "remove the environment variable `NAME` from the config, e.g. a token the image should not carry (repeatable)")
 	fs.StringVar(&c.digestFile, "digest-file", "", "write the digest of what was written to `FILE` (the index digest for a multi-platform output; the image ID for docker-daemon: and docker-archive:)")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors on stderr and only the TARGET@DIGEST line on stdout")
 	fs.Int64Var(&c.maxRatio, "max-ratio", layers.DefaultRatio, "refuse a layer whose tar grows past `N` times its compressed size and 1 GiB (a decompression bomb)")
@@ -195,6 +205,10 @@ func exitCode(ctx context.Context, prog string, err error, stderr io.Writer) int
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
+	var ge gateError
+	if errors.As(err, &ge) {
+		return exitGate
+	}
 	return exitError
 }
 
@@ -233,11 +247,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	if len(c.keepPackages) > 0 && !slices.Contains(sets, slim.SetPackages) {
 		return usagef("--keep-package goes with the packages set (--sets all,packages)")
 	}
-	var maxSize int64
-	if c.maxSize != "" {
-		if maxSize, err = parseSize(c.maxSize); err != nil {
-			return usagef("bad --max-size %q: %w", c.maxSize, err)
-		}
+	g, err := newGates(c)
+	if err != nil {
+		return err
 	}
 	// The report is written last: find out now, before any work, that it
 	// cannot be, rather than fail with the target written.
@@ -327,6 +339,16 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		logf("reading %s (dry run: writing nothing)", source.Location())
 	}
 
+	md, err := newMetadata(c, source.Location(), contentsDigest(s), time.Now())
+	if err != nil {
+		return err
+	}
+	warnf := func(w string) {
+		if !c.quiet {
+			fmt.Fprintf(stderr, "imgslim: warning: %s\n", slim.Sanitize(w))
+		}
+	}
+
 	opts := []slim.Option{
 		slim.WithContext(ctx),
 		slim.WithRules(rules),
@@ -347,7 +369,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if s.Index != nil {
 			return usagef("--scratch makes one image: pick a platform of %s with --platform", source.Location())
 		}
-		return scratchImage(ctx, c, s, source.Location(), target, twinTarget, workDir, maxSize, append(opts, scratchOptions(c)...), stdout, stderr, start)
+		return scratchImage(ctx, c, md, warnf, s, source.Location(), target, twinTarget, workDir, g, append(opts, scratchOptions(c)...), stdout, stderr, start)
 	}
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
@@ -363,11 +385,10 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	// The size budget is checked before anything is written; the report
 	// is written even when it fails.
 	overBudget := func(rs []*slim.Report) error {
-		rr.reports, rr.gates = rs, sizeGates(maxSize, rs)
-		for _, r := range rs {
-			if maxSize > 0 && r.After.Uncompressed > maxSize {
-				return rr.finish(c.report, fmt.Errorf("output %s would be %s uncompressed, over --max-size %s: nothing written", r.Platform, slim.Bytes(r.After.Uncompressed), c.maxSize), stderr)
-			}
+		gs, err := g.check(rs, false)
+		rr.reports, rr.gates = rs, gs
+		if err != nil {
+			return rr.finish(c.report, err, stderr)
 		}
 		return nil
 	}
@@ -389,6 +410,16 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err != nil {
 			return err
 		}
+		if idx, err = md.index(s.Index, idx, warnf); err != nil {
+			return err
+		}
+		byPlatform := platformDigests(idx)
+		for _, r := range rs {
+			if d, ok := byPlatform[r.Platform]; ok {
+				r.Digest = d
+			}
+			md.settle(r)
+		}
 		if err := overBudget(rs); err != nil {
 			return err
 		}
@@ -407,6 +438,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err != nil {
 			return err
 		}
+		if img, err = md.image(img, true, warnf); err != nil {
+			return err
+		}
+		r.Digest = digestOf(img, nil)
+		md.settle(r)
 		if err := overBudget([]*slim.Report{r}); err != nil {
 			return err
 		}
@@ -457,7 +493,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return err
 		}
 	}
-	rr.reports, rr.gates = reports, sizeGates(maxSize, reports)
+	rr.reports = reports
 	if !c.dryRun {
 		rr.target = dst.String()
 	}
@@ -492,7 +528,7 @@ func buildRules(c config) (*slim.Rules, error) {
 // locations are left out so the same input and flags give the same digest
 // wherever they are written.
 func describe(c config) string {
-	parts := []string{"imgslim"}
+	parts := []string{"imgslim", buildVersion().String()}
 	for _, p := range c.remove {
 		parts = append(parts, "--remove", p)
 	}
@@ -516,6 +552,20 @@ func describe(c config) string {
 	}
 	for _, p := range c.keepPackages {
 		parts = append(parts, "--keep-package", p)
+	}
+	for _, l := range c.labels {
+		parts = append(parts, "--label", l)
+	}
+	for _, a := range c.annotations {
+		parts = append(parts, "--annotation", a)
+	}
+	// Names only: a value may be a secret.
+	for _, e := range c.env {
+		k, _, _ := strings.Cut(e, "=")
+		parts = append(parts, "--env", k+"=...")
+	}
+	for _, k := range c.unsetEnv {
+		parts = append(parts, "--unset-env", k)
 	}
 	if c.scrub {
 		parts = append(parts, "--scrub-history")
@@ -566,16 +616,22 @@ func scratchOptions(c config) []slim.Option {
 }
 
 // scratchImage copies the program onto an empty image and writes it.
-func scratchImage(ctx context.Context, c config, s *locations.Contents, src locations.Location, dst, twinTarget locations.Target, workDir string, maxSize int64, opts []slim.Option, stdout, stderr io.Writer, start time.Time) error {
+func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string), s *locations.Contents, src locations.Location, dst, twinTarget locations.Target, workDir string, g *gates, opts []slim.Option, stdout, stderr io.Writer, start time.Time) error {
 	img, r, err := slim.Scratch(s.Image, opts...)
 	if err != nil {
 		return err
 	}
+	// Built on an empty image: the source's manifest annotations are
+	// carried over here.
+	if img, err = md.withSourceAnnotations(sourceAnnotations(s.Image)).image(img, true, warnf); err != nil {
+		return err
+	}
+	r.Digest = digestOf(img, nil)
 	rep := slim.ScratchAsReport(r, c.dryRun)
 	rr := &runReport{mode: slim.ModeScratch, dryRun: c.dryRun, quiet: c.quiet, start: start, source: src, contents: s,
-		reports: []*slim.Report{rep}, gates: sizeGates(maxSize, []*slim.Report{rep})}
-	if maxSize > 0 && r.After.Uncompressed > maxSize {
-		return rr.finish(c.report, fmt.Errorf("output would be %s uncompressed, over --max-size %s: nothing written", slim.Bytes(r.After.Uncompressed), c.maxSize), stderr)
+		reports: []*slim.Report{rep}}
+	if rr.gates, err = g.check(rr.reports, true); err != nil {
+		return rr.finish(c.report, err, stderr)
 	}
 	twin, err := debugTwin(twinTarget, workDir, s.Image, img, opts)
 	if err != nil {

@@ -151,8 +151,8 @@ func TestReportSchema(t *testing.T) {
 		{"index", []string{"docker://" + host + "/schema/src:v1", "docker://" + host + "/schema/out:v1"}, false, exitOK, slim.ModeIndex, 2},
 		{"index dry run", []string{"--dry-run", "docker://" + host + "/schema/src:v1", "docker://" + host + "/schema/out:v2"}, false, exitOK, slim.ModeIndex, 2},
 		{"scratch", []string{"--scratch", "oci:" + scratchDir + ":src", "oci:" + filepath.Join(dir, "scratch")}, false, exitOK, slim.ModeScratch, 1},
-		{"gate failed", []string{"--max-size", "1kB", src, "oci:" + filepath.Join(dir, "gate")}, false, exitError, slim.ModeSlim, 1},
-		{"scratch gate failed", []string{"--scratch", "--max-size", "1B", "oci:" + scratchDir + ":src", "oci:" + filepath.Join(dir, "scratch-gate")}, false, exitError, slim.ModeScratch, 1},
+		{"gate failed", []string{"--max-size", "1kB", src, "oci:" + filepath.Join(dir, "gate")}, false, exitGate, slim.ModeSlim, 1},
+		{"scratch gate failed", []string{"--scratch", "--max-size", "1B", "oci:" + scratchDir + ":src", "oci:" + filepath.Join(dir, "scratch-gate")}, false, exitGate, slim.ModeScratch, 1},
 		{"analyze", []string{"analyze", "--json", src}, true, exitOK, slim.ModeAnalyze, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

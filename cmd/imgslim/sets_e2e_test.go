@@ -574,7 +574,7 @@ func setsCheckAnalyze(t *testing.T, res result, app setsApp, rep setsReport) {
 	}
 }
 
-// --max-size on a real app: exit 1, one line, no image.
+// --max-size on a real app: exit 3, one line, no image.
 func TestMaxSizeEndToEnd(t *testing.T) {
 	dockertest.Require(t)
 	t.Parallel()
@@ -584,8 +584,8 @@ func TestMaxSizeEndToEnd(t *testing.T) {
 	start := time.Now()
 	r := setsRun(setsSlimTimeout, "-q", "--max-size", "50MB", "docker-archive:"+dockertest.Saved(t, src), "docker-daemon:"+out)
 	t.Logf("refused in %v: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(r.stderr))
-	if r.code != exitError {
-		t.Errorf("got exit %d, want 1\nstderr:\n%s", r.code, r.stderr)
+	if r.code != exitGate {
+		t.Errorf("got exit %d, want 3\nstderr:\n%s", r.code, r.stderr)
 	}
 	if lines := r.stderrLines(); len(lines) != 1 || !strings.HasPrefix(lines[0], "imgslim: ") || !strings.Contains(lines[0], "--max-size 50MB") {
 		t.Errorf("got stderr %q, want one line naming --max-size 50MB", lines)

@@ -7,8 +7,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgslim/imgslim/slim/locations"
 )
 
 // validate refuses, before anything is opened, flag values that cannot
@@ -30,10 +33,8 @@ func (c *config) validate(jobsSet bool) error {
 	if c.maxRatio < 1 {
 		return usagef("bad --max-ratio %d: want 1 or more", c.maxRatio)
 	}
-	if c.maxSize != "" {
-		if _, err := parseSize(c.maxSize); err != nil {
-			return usagef("bad --max-size %q: %w", c.maxSize, err)
-		}
+	if _, err := newGates(*c); err != nil {
+		return err
 	}
 	if err := checkUser(c.user); err != nil {
 		return err
@@ -42,6 +43,11 @@ func (c *config) validate(jobsSet bool) error {
 		return err
 	}
 	if err := checkPatterns("--keep", c.keep); err != nil {
+		return err
+	}
+	// The metadata flags and SOURCE_DATE_EPOCH, checked as the run will
+	// read them.
+	if _, err := newMetadata(*c, locations.Location{}, "", time.Now()); err != nil {
 		return err
 	}
 	if !c.scratch && (c.binary != "" || len(c.adds) > 0 || c.noTZ) {
