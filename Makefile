@@ -12,10 +12,24 @@ export IMGSLIM_TEST_BASE              ?= imgslim-test/bookworm:minbase
 # Packages under testdata/ are not matched by ./..., so they are named.
 PKGS := ./... ./testdata/dockertest/ ./testdata/gen/
 
-.PHONY: build demo test unit e2e test-host fuzz-short services bench lint fuzz clean
+.PHONY: build image demo test unit e2e test-host fuzz-short services bench lint fuzz clean
 
+# A static binary: no libc, runs on any Linux and in an empty image. The
+# version comes from the build info (module version, VCS revision):
+# -buildvcs=auto overrides a GOFLAGS=-buildvcs=false, and is quiet outside
+# a git checkout.
 build:
-	$(GO) build -o $(BIN) ./cmd/imgslim
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/imgslim
+
+# imgslim's own image, without Docker Hub: the static binary, the host's CA
+# bundle and a non-root user (65532) on one layer (testdata/imagebuild),
+# written as an OCI layout to bin/image and, when a daemon answers, loaded
+# into it as $(IMAGE) by imgslim itself.
+IMAGE ?= imgslim/imgslim:dev
+image: build
+	$(GO) run ./testdata/imagebuild -bin $(BIN) -out bin/image -tag latest
+	if docker version >/dev/null 2>&1; then \
+		./$(BIN) -q --sets none oci:bin/image:latest docker-daemon:$(IMAGE); fi
 
 # Generates a bloated single-stage image offline (testdata/gen), slims it
 # into an OCI layout, and prints the report.
