@@ -589,7 +589,7 @@ func (p *Plan) keepLinkTargets() {
 				continue
 			}
 			t := &r.lp.entries[r.same]
-			if t.drop && !movable(r.lp.entries, r.same, r.link) {
+			if t.drop && !p.movable(r.lp, r.same, r.link) {
 				keep(t, e)
 				changed = true
 			}
@@ -650,19 +650,28 @@ func (p *Plan) keepLinkTargets() {
 	}
 }
 
-// movable reports whether entry i of es, a hardlink target, can be renamed
+// movable reports whether entry i of lp, a hardlink target, can be renamed
 // to the name of hardlink j, where it stands: it must be a regular file,
-// and nothing between them may touch the link's name (the path, a parent,
-// a child, or another hardlink to it), which the move would reorder.
-func movable(es []entry, i, j int) bool {
+// and nothing between them may touch the link's name (the path, a child,
+// another hardlink to it, or a parent that is not a directory of the
+// image), which the move would reorder.
+func (p *Plan) movable(lp *layerPlan, i, j int) bool {
+	es := lp.entries
 	n := es[j].name
 	if es[i].typ != tar.TypeReg || es[i].name == n {
 		return false
 	}
 	for k := i + 1; k < j; k++ {
 		m := es[k].name
-		if layers.Within(m, n) || layers.Within(n, m) || es[k].typ == tar.TypeLink && es[k].link == n {
+		switch {
+		case layers.Within(m, n), es[k].typ == tar.TypeLink && es[k].link == n:
 			return false
+		case layers.Within(n, m):
+			// A parent's directory entry only sets its attributes: the
+			// file written before it lands in the same directory.
+			if v, ok := p.view.lookup(m); es[k].typ != tar.TypeDir || ok && v.typ != tar.TypeDir {
+				return false
+			}
 		}
 	}
 	return true

@@ -82,6 +82,23 @@ func TestImageHardlinks(t *testing.T) {
 			t.Errorf("/app/lib.so: got owner %d:%d, want 65532:65532", f.Uid, f.Gid)
 		}
 	})
+	t.Run("a directory entry between target and link does not stop the promotion", func(t *testing.T) {
+		// GNU tar's order: the link's directory comes after the target.
+		src := testImage(t, v1.Config{User: "1000"},
+			gzLayer(t, dir("build/"), reg("build/lib.so", "ELF"), dir("app/"), hardlink("app/lib.so", "build/lib.so")))
+		out, r, err := Image(src, WithRules(mustRules(t, "build")), WithWorkDir(t.TempDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := layerFiles(t, out)
+		checkLinks(t, all)
+		if f, ok := find(all, "/app/lib.so"); !ok || f.Typeflag != tar.TypeReg || f.body != "ELF" {
+			t.Errorf("/app/lib.so: got %v type %c %q, want the promoted file", ok, f.Typeflag, f.body)
+		}
+		if _, ok := find(all, "/build/lib.so"); ok || len(r.Warnings) != 0 {
+			t.Errorf("/build/lib.so present %v, warnings %q: want it removed, as asked", ok, r.Warnings)
+		}
+	})
 	t.Run("a promoted name over 100 bytes and an OpenShift uid", func(t *testing.T) {
 		long := "app/" + strings.Repeat("x", 120) + ".so"
 		src := testImage(t, v1.Config{},
