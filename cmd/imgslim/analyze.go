@@ -33,6 +33,7 @@ type analyzeConfig struct {
 	maxWasted               string
 	maxWastedPct, maxSaving string
 	failOn                  []string
+	reg                     registryFlags
 }
 
 func analyzeFlags(a *analyzeConfig) (*pflag.FlagSet, *bool) {
@@ -45,6 +46,7 @@ func analyzeFlags(a *analyzeConfig) (*pflag.FlagSet, *bool) {
 	fs.BoolVar(&a.insecure, "insecure", false, "allow plain-HTTP registries")
 	fs.StringVar(&a.platform, "platform", "", "the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: the first)")
 	fs.BoolVarP(&a.quiet, "quiet", "q", false, "print no progress on stderr")
+	a.reg.add(fs)
 	fs.BoolVar(&a.ci, "ci", false, "check the gates and exit 3 when one fails; the default gate is --max-wasted-percent 10 (as dive --ci)")
 	fs.StringVar(&a.maxWasted, "max-wasted", "", "gate: fail when later layers waste more than `SIZE` (bytes of files they delete or overwrite)")
 	fs.StringVar(&a.maxWastedPct, "max-wasted-percent", "", "gate: fail when later layers waste more than `PERCENT` of the image's bytes")
@@ -64,7 +66,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return exitCode(ctx, "imgslim analyze", err, stderr)
 	}
-	return exitCode(ctx, "imgslim analyze", analyze(ctx, fs.Arg(0), a.platform, a.insecure, a.asJSON, a.quiet, ag, stdout, stderr), stderr)
+	return exitCode(ctx, "imgslim analyze", analyze(ctx, fs.Arg(0), a.platform, a.insecure, a.asJSON, a.quiet, ag, &a.reg, stdout, stderr), stderr)
 }
 
 // analyzeGates are analyze's thresholds; a negative one is off.
@@ -144,7 +146,7 @@ func (g *analyzeGates) check(a *slim.Analysis) ([]slim.Gate, error) {
 	return out, nil
 }
 
-func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, quiet bool, g *analyzeGates, stdout, stderr io.Writer) error {
+func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, quiet bool, g *analyzeGates, reg *registryFlags, stdout, stderr io.Writer) error {
 	loc, err := locations.Parse(arg)
 	if err != nil {
 		return usageError{err}
@@ -164,7 +166,11 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 		os.RemoveAll(workDir)
 		removeTemp(workDir)
 	}()
-	source, err := locations.NewSource(ctx, loc, locationOptions(insecure, platform, workDir, 0, 0)...)
+	srcOpts, _, err := reg.options(locationOptions(insecure, platform, workDir, 0, 0))
+	if err != nil {
+		return err
+	}
+	source, err := locations.NewSource(ctx, loc, srcOpts...)
 	if err != nil {
 		return err
 	}
@@ -177,17 +183,8 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 	if img == nil {
 		// An index without --platform: the first platform image, as
 		// `docker pull` on that platform would get.
-		im, err := s.Index.IndexManifest()
-		if err != nil {
+		if img, err = firstImage(s.Index); err != nil {
 			return err
-		}
-		for _, d := range im.Manifests {
-			if d.MediaType.IsImage() && (d.Platform == nil || d.Platform.OS != "unknown") {
-				if img, err = s.Index.Image(d.Digest); err != nil {
-					return err
-				}
-				break
-			}
 		}
 		if img == nil {
 			return fmt.Errorf("%s holds no platform image", source.Location())
@@ -224,4 +221,28 @@ func analyze(ctx context.Context, arg, platformFlag string, insecure, asJSON, qu
 		return err
 	}
 	return gateErr
+}
+
+// firstImage gives the first platform image of idx or of the indexes it
+// nests (their depth is bounded by the source), or nil.
+func firstImage(idx v1.ImageIndex) (v1.Image, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsImage() && (d.Platform == nil || d.Platform.OS != "unknown"):
+			return idx.Image(d.Digest)
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			if img, err := firstImage(child); img != nil || err != nil {
+				return img, err
+			}
+		}
+	}
+	return nil, nil
 }
