@@ -406,6 +406,18 @@ func TestScratchPythonFlask(t *testing.T) {
 	// libcrypto) loads; what nothing imports stays out.
 	checkAbsent(t, out, "/usr/lib/python3.11/sqlite3", "/usr/lib/python3.11/tkinter", "/usr/lib/python3.11/test",
 		"/usr/lib/python3.11/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so")
+	t.Run("against a trace", func(t *testing.T) {
+		traced := traceFlask(t, src)
+		ratio := float64(out.size) / float64(traced)
+		t.Logf("FIGURES flask: scratch %s, traced %s: %.2fx", mb(out.size), mb(traced), ratio)
+		// Imports inside functions are followed and packages kept whole,
+		// so that a request importing lazily finds its module: the copy
+		// is larger than a trace of one start and two requests, within
+		// twice it.
+		if ratio > 2 {
+			t.Errorf("%s: %s, over twice the %s a trace keeps", out.ref, mb(out.size), mb(traced))
+		}
+	})
 	t.Run("native modules", func(t *testing.T) {
 		probe := `import ssl, hashlib
 ctx = ssl.create_default_context()
@@ -423,6 +435,61 @@ print(ssl.OPENSSL_VERSION, len(ctx.get_ca_certs()) + ctx.cert_store_stats()["x50
 		}
 		t.Logf("native modules load: %s", got)
 	})
+}
+
+// pyTrace runs /app/app.py with an audit hook recording every file Python
+// opens, plus the modules loaded (and their .pyc), the mapped libraries
+// and the interpreter, probes the server, and prints "TRACED files bytes":
+// what a run-time tracing tool would keep.
+const pyTrace = `import sys
+opened = set()
+def hook(ev, args):
+    if ev == "open" and args and isinstance(args[0], str):
+        opened.add(args[0])
+sys.addaudithook(hook)
+import os, runpy, threading, time, urllib.request
+def dump():
+    for _ in range(100):
+        try:
+            for u in ("/health", "/"):
+                urllib.request.urlopen("http://127.0.0.1:" + os.environ["PORT"] + u).read()
+            break
+        except Exception:
+            time.sleep(0.2)
+    files = set(opened)
+    for m in list(sys.modules.values()):
+        for f in (getattr(m, "__file__", None), getattr(m, "__cached__", None)):
+            if f:
+                files.add(f)
+    for l in open("/proc/self/maps"):
+        if l.split()[-1].startswith("/"):
+            files.add(l.split()[-1])
+    files.add(sys.executable)
+    real = {os.path.realpath(f) for f in files}
+    real = {r for r in real if os.path.isfile(r) and not r.startswith(("/proc", "/dev", "/trace"))}
+    print("TRACED", len(real), sum(os.path.getsize(r) for r in real), flush=True)
+    os._exit(0)
+threading.Thread(target=dump, daemon=True).start()
+sys.path.insert(0, "/app")
+sys.argv = ["/app/app.py"]
+runpy.run_path("/app/app.py", run_name="__main__")
+`
+
+// traceFlask returns the bytes of the files the Flask app uses as it
+// starts and serves, as a tracing tool would find them.
+func traceFlask(t *testing.T, src string) int64 {
+	t.Helper()
+	tracer := "imgslim-test/scratch-flask-trace:" + uniq()
+	dockertest.BuildImage(t, tracer, map[string][]byte{"trace.py": []byte(pyTrace)}, "FROM "+src+"\nCOPY trace.py /trace/trace.py\n")
+	// A port of its own: the scratch copy may still hold the fixture's.
+	out := dockertest.Docker(t, "run", "--rm", "--network", "host", "-e", "PORT="+strconv.Itoa(freePort(t)), tracer, "python3", "/trace/trace.py")
+	m := regexp.MustCompile(`TRACED (\d+) (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("trace of %s: got %q, want a TRACED line", src, out)
+	}
+	n, _ := strconv.ParseInt(m[2], 10, 64)
+	t.Logf("a run-time trace of %s keeps %s files, %s", src, m[1], mb(n))
+	return n
 }
 
 // TestScratchNodeTS: the TypeScript Express app comes out no bigger than
