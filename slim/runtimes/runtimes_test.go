@@ -443,3 +443,25 @@ func TestScriptingRuntimes(t *testing.T) {
 	}
 	wantAll(t, "needs", got, []string{"/app/greetings.py"})
 }
+
+func TestJVMTemurinLayout(t *testing.T) {
+	home := "/opt/java/openjdk"
+	m := base().file(home+"/bin/java", elfStub, 0o755).file(home+"/bin/jshell", elfStub, 0o755).
+		file(home+"/lib/jvm.cfg", "-server KNOWN\n", 0o644).file(home+"/lib/server/libjvm.so", elfStub, 0o644).
+		file(home+"/lib/modules", "jimage", 0o644).file(home+"/conf/security/java.security", "x", 0o644).
+		file(home+"/release", "JAVA_VERSION=\"21\"\n", 0o644).
+		file("/app/lib/a.jar", jar(t, "Manifest-Version: 1.0\n"), 0o644).file("/app/classes/com/Main.class", "x", 0o644)
+	r, err := Analyze(m, Command{Argv: []string{"java", "-XX:+UseSerialGC", "-cp", "/app/lib/*:/app/classes", "com.Main"},
+		Env: []string{"PATH=" + home + "/bin:/usr/bin", "JAVA_HOME=" + home}, Dir: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Unresolved) > 0 {
+		t.Errorf("unresolved %q, want none", r.Unresolved)
+	}
+	wantAll(t, "needs", needPaths(r, func(Need) bool { return true }), []string{home + "/bin/java", home + "/lib/jvm.cfg", home + "/lib/modules", home + "/release"})
+	wantAll(t, "trees", needPaths(r, func(n Need) bool { return n.Tree }), []string{home + "/lib/server", home + "/conf", "/app/lib", "/app/classes"})
+	if got := needPaths(r, func(Need) bool { return true }); slices.Contains(got, home+"/bin/jshell") {
+		t.Errorf("needs jshell, a JDK tool")
+	}
+}
