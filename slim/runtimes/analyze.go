@@ -246,7 +246,7 @@ func (a *analyzer) command(argv []string, dir, why string, depth int) {
 		a.php(real, argv, dir)
 	case "python":
 		a.runtimes["python"] = true
-		a.python(real, argv, dir)
+		a.python(prog, real, argv, dir)
 	case "node":
 		a.runtimes["node"] = true
 		a.node(real, argv, dir)

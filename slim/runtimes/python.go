@@ -20,6 +20,7 @@ import (
 
 var (
 	pyImport     = regexp.MustCompile(`(?m)^[ \t]*import[ \t]+([\w. \t,]+)`)
+	pyAppRef     = regexp.MustCompile(`^([A-Za-z_][\w.]*):[A-Za-z_][\w.()]*$`)
 	pyFromImport = regexp.MustCompile(`(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)`)
 )
 
@@ -50,7 +51,7 @@ type pyResolver struct {
 }
 
 // python keeps what a Python program imports.
-func (a *analyzer) python(real string, argv []string, dir string) {
+func (a *analyzer) python(prog, real string, argv []string, dir string) {
 	prefix := path.Dir(path.Dir(real))
 	base := path.Base(real) // python3.11
 	r := &pyResolver{a: a, kept: map[string]bool{}, parsed: map[string]bool{}}
@@ -77,6 +78,19 @@ func (a *analyzer) python(real string, argv []string, dir string) {
 	if r.stdlib == "" {
 		a.unresolvedf("%s: no standard library (os.py) under %s, so where its modules are is unknown; copy them with --add PATH", real, path.Join(prefix, "lib"))
 		return
+	}
+	// A virtual environment: pyvenv.cfg beside the bin/ the program is
+	// run from (not where its symlink leads) puts its site-packages on
+	// sys.path.
+	if venv := path.Dir(path.Dir(prog)); isFile(a.fsys, path.Join(venv, "pyvenv.cfg")) {
+		a.need(Need{Path: path.Join(venv, "pyvenv.cfg"), Why: "the virtual environment of " + prog})
+		for _, lib := range []string{"lib", "lib64"} {
+			for _, d := range list(a.fsys, path.Join(venv, lib)) {
+				if sd := path.Join(venv, lib, d, "site-packages"); strings.HasPrefix(d, "python") && isDir(a.fsys, sd) {
+					r.sites = append([]string{sd}, r.sites...)
+				}
+			}
+		}
 	}
 	r.dynload = path.Join(r.stdlib, "lib-dynload")
 	// os.py is the landmark the interpreter finds its prefix by,
@@ -117,6 +131,15 @@ func (a *analyzer) python(real string, argv []string, dir string) {
 			if p, ok := a.script(w, dir, "python"); ok {
 				r.appDirs = append([]string{path.Dir(p)}, r.appDirs...)
 				r.queue = append(r.queue, p)
+			}
+			// The script's own arguments: "module:callable" is what WSGI
+			// and ASGI servers (gunicorn, uvicorn) import from the
+			// working directory.
+			for _, arg := range argv[i+1:] {
+				if m := pyAppRef.FindStringSubmatch(arg); m != nil {
+					r.appDirs = append([]string{dir}, r.appDirs...)
+					start = append(start, m[1])
+				}
 			}
 			i = len(argv)
 		}

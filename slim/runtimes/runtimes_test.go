@@ -465,3 +465,21 @@ func TestJVMTemurinLayout(t *testing.T) {
 		t.Errorf("needs jshell, a JDK tool")
 	}
 }
+
+func TestPythonVirtualEnvironment(t *testing.T) {
+	m := base().file("/usr/bin/python3.11", elfStub, 0o755).file("/usr/lib/python3.11/os.py", "", 0o644).
+		symlink("/opt/venv/bin/python", "/usr/bin/python3.11").file("/opt/venv/pyvenv.cfg", "home = /usr/bin\n", 0o644).
+		file("/opt/venv/lib/python3.11/site-packages/gunicorn/__init__.py", "", 0o644).
+		file("/opt/venv/lib/python3.11/site-packages/flask/__init__.py", "", 0o644).
+		file("/opt/venv/bin/gunicorn", "#!/opt/venv/bin/python\nfrom gunicorn.app.wsgiapp import run\nrun()\n", 0o755).
+		file("/srv/app.py", "from flask import Flask\n", 0o644)
+	r, err := Analyze(m, Command{Argv: []string{"gunicorn", "app:app"}, Env: []string{"PATH=/opt/venv/bin:/usr/bin"}, Dir: "/srv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Unresolved) > 0 {
+		t.Errorf("unresolved %q, want none", r.Unresolved)
+	}
+	wantAll(t, "needs", needPaths(r, func(Need) bool { return true }), []string{"/opt/venv/bin/gunicorn", "/opt/venv/pyvenv.cfg",
+		"/opt/venv/lib/python3.11/site-packages/gunicorn", "/opt/venv/lib/python3.11/site-packages/flask"})
+}
