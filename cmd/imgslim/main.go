@@ -334,6 +334,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			if twinTarget, err = debugTarget(c.debugTarget, source.Location(), dst, s.Index != nil, dstOpts); err != nil {
 				return err
 			}
+			if err := twinTarget.Check(ctx); err != nil {
+				return fmt.Errorf("cannot write --debug-target %s: %w", twinTarget.Location(), err)
+			}
 		}
 	} else {
 		logf("reading %s (dry run: writing nothing)", source.Location())
