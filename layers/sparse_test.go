@@ -114,6 +114,14 @@ func TestRewriteSparse(t *testing.T) {
 			if res.Size > 1<<20 {
 				t.Errorf("got a %d-byte layer from a %d-byte one: the holes were written out", res.Size, len(raw))
 			}
+			// Deterministic: the same input gives the same blob.
+			again, _, err := Rewrite(context.Background(), in, Edit{Drop: map[int]bool{0: true}}, t.TempDir(), Format{OCI: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d1, d2 := mustDigest(t, out), mustDigest(t, again); d1 != d2 {
+				t.Errorf("two rewrites: digests %s and %s", d1, d2)
+			}
 			// archive/tar reads the same bytes back.
 			got := map[string][32]byte{}
 			if _, err := Scan(context.Background(), out, func(h *tar.Header, r io.Reader) error {
@@ -195,4 +203,13 @@ func TestRewriteSparse20GiB(t *testing.T) {
 	if err != nil || !bytes.Contains(list, []byte("21474836480")) {
 		t.Errorf("GNU tar lists %q (%v), want disk.img of 21474836480 bytes", list, err)
 	}
+}
+
+func mustDigest(t *testing.T, l v1.Layer) v1.Hash {
+	t.Helper()
+	d, err := l.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

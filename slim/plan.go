@@ -257,7 +257,7 @@ func short(h v1.Hash) string {
 // for the rule sets when the layers are not spooled: past it the plan
 // fails rather than grow with the image (a spooled plan reads them on
 // demand and keeps none).
-const maxHeld = 256 << 20
+var maxHeld int64 = 256 << 20 // a variable for tests
 
 func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, lim layers.Limit, want func(name string, size int64) bool, held *atomic.Int64) (_ *layerPlan, err error) {
 	lp := &layerPlan{src: l, diffID: diffID, files: map[string][]byte{}, headers: map[string]*tar.Header{}}

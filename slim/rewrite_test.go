@@ -273,3 +273,23 @@ func TestImageHardlinkToWhiteout(t *testing.T) {
 		t.Errorf("/b is gone")
 	}
 }
+
+// Without a spool, what the rule sets read is held in memory up to a cap,
+// past which the plan fails with a clear error rather than grow.
+func TestPlanContentCap(t *testing.T) {
+	defer func(old int64) { maxHeld = old }(maxHeld)
+	maxHeld = 4 << 10
+	lock := `{"lockfileVersion":3,"packages":{}}` + strings.Repeat(" ", 3<<10)
+	src := testImage(t, v1.Config{User: "1000"}, gzLayer(t,
+		reg("app/package.json", `{"name":"a"}`), reg("app/package-lock.json", lock), reg("srv/package-lock.json", lock)))
+	_, err := NewPlan(src, WithSets(SetDevDeps), WithWorkDir(t.TempDir()))
+	if err == nil || !strings.Contains(err.Error(), "exceed 4.1 kB in memory") {
+		t.Errorf("got %v, want the cap's error", err)
+	}
+	// A spooled plan holds none of it.
+	p, err := NewPlan(src, WithSets(SetDevDeps), WithWorkDir(t.TempDir()), WithSpool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+}
