@@ -428,7 +428,8 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		}
 		logf("writing %s", dst)
 		w := time.Now()
-		if err := target.WriteIndex(ctx, idx); err != nil {
+		_, counted := withProgress(dst.String(), logf, nil, idx)
+		if err := target.WriteIndex(ctx, counted); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
 		rr.written = time.Since(w)
@@ -455,7 +456,8 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		}
 		logf("writing %s", dst)
 		w := time.Now()
-		if err := target.WriteImage(ctx, img); err != nil {
+		counted, _ := withProgress(dst.String(), logf, img, nil)
+		if err := target.WriteImage(ctx, counted); err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
 		if err := twin.write(ctx, stdout); err != nil {
@@ -642,7 +644,14 @@ func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string
 	}
 	if !c.dryRun {
 		w := time.Now()
-		if err := dst.WriteImage(ctx, img); err != nil {
+		logf := func(format string, args ...any) {
+			if !c.quiet {
+				fmt.Fprintf(stderr, "imgslim: "+format+"\n", args...)
+			}
+		}
+		logf("writing %s", dst.Location())
+		counted, _ := withProgress(dst.Location().String(), logf, img, nil)
+		if err := dst.WriteImage(ctx, counted); err != nil {
 			return fmt.Errorf("writing %s: %w", dst.Location(), err)
 		}
 		if err := twin.write(ctx, stdout); err != nil {
