@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -26,8 +27,13 @@ func (o *options) remoteOptions(ctx context.Context) []remote.Option {
 		remote.WithJobs(o.jobs),
 		remote.WithUserAgent("imgslim"),
 		remote.WithTransport(o.rt),
+		remote.WithRetryBackoff(retryBackoff),
 	}
 }
+
+// retryBackoff is go-containerregistry's own: a request that failed
+// transiently (5xx, reset) is tried again after 1 s, then 3 s.
+var retryBackoff = remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}
 
 // ErrCredentialsRefused and ErrNoCredentials are wrapped by the errors of a
 // registry that answered 401: with credentials, it refused them; without,

@@ -165,10 +165,16 @@ func readAll(c *Contents) error {
 	return nil
 }
 
-func TestRegistryFaults(t *testing.T) {
-	old := resumeBackoff
+// fastRetries shortens the pauses between retries for the test.
+func fastRetries(t *testing.T) {
+	oldResume, oldRetry := resumeBackoff, retryBackoff
 	resumeBackoff = 10 * time.Millisecond
-	t.Cleanup(func() { resumeBackoff = old })
+	retryBackoff.Duration = 10 * time.Millisecond
+	t.Cleanup(func() { resumeBackoff, retryBackoff = oldResume, oldRetry })
+}
+
+func TestRegistryFaults(t *testing.T) {
+	fastRetries(t)
 
 	img := randomImage(t, 2)
 	for _, tc := range []struct {
@@ -263,6 +269,7 @@ func TestRegistryCredentials(t *testing.T) {
 
 // Uploads are retried on 500s and on connections closed unanswered.
 func TestRegistryWriteFaults(t *testing.T) {
+	fastRetries(t)
 	img := randomImage(t, 2)
 	ctx := context.Background()
 	for _, tc := range []struct {
