@@ -30,6 +30,9 @@ func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if out, err = p.verified(img, out); err != nil {
+		return nil, nil, err
+	}
 	return out, p.Report(), nil
 }
 

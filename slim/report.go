@@ -66,6 +66,10 @@ type Report struct {
 	User   string     `json:"-"`
 	RunsAs UserReport `json:"user"`
 
+	// Written lists what imgslim writes besides the source's layers: the
+	// output's verification allows these changes and no others.
+	Written []WrittenPath `json:"written"`
+
 	Warnings []string `json:"warnings"`
 	Timings  Timings  `json:"timings"`
 
@@ -317,6 +321,9 @@ func (r *Report) normalize() {
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
+	if r.Written == nil {
+		r.Written = []WrittenPath{}
+	}
 	if r.Analysis != nil && r.Analysis.Categories == nil {
 		r.Analysis.Categories = []Category{}
 	}
@@ -477,6 +484,7 @@ func (p *Plan) newReport() *Report {
 		r.Protected = append(r.Protected, *p.skipped[k])
 	}
 	r.Secrets = p.secretStatus()
+	r.Written = p.written()
 	r.Packages = p.sortedPackages()
 	r.PackagesKept = p.packagesKept
 	switch {

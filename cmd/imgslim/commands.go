@@ -32,6 +32,11 @@ func init() {
 			run:     runAnalyze,
 			flags:   func() (*pflag.FlagSet, *bool) { return analyzeFlags(&analyzeConfig{}) },
 		},
+		"diff": {
+			summary: "compare the filesystems of two images",
+			run:     runDiff,
+			flags:   func() (*pflag.FlagSet, *bool) { return diffFlags(&diffConfig{}) },
+		},
 		"version": {
 			summary: "print imgslim's version",
 			run:     runVersion,

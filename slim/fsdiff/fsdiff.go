@@ -1,0 +1,300 @@
+// Package fsdiff compares the filesystems two images present: what a
+// container started from each would see, after every layer's whiteouts.
+// Each path is compared by type, mode, owner, size, content digest, link
+// target and extended attributes; modification times are not compared,
+// as a rewrite may keep or reset them.
+package fsdiff
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgslim/imgslim/layers"
+)
+
+// Entry is one path of a filesystem.
+type Entry struct {
+	Path string `json:"path"`
+	// Type is file, dir, symlink, char, block or fifo. A hardlink is the
+	// file it links to: the same content under another name.
+	Type string `json:"type"`
+	// Mode holds the permission bits, setuid, setgid and sticky.
+	Mode   int64             `json:"mode"`
+	UID    int               `json:"uid"`
+	GID    int               `json:"gid"`
+	Size   int64             `json:"size"`
+	Digest string            `json:"digest,omitempty"` // sha256 of a file's content
+	Link   string            `json:"link,omitempty"`   // a symlink's target
+	Xattrs map[string]string `json:"xattrs,omitempty"`
+	// Device numbers of a char or block device.
+	DevMajor int64 `json:"devMajor,omitempty"`
+	DevMinor int64 `json:"devMinor,omitempty"`
+}
+
+// FS is a filesystem: its entries by path ("/" excluded).
+type FS map[string]*Entry
+
+// Read returns the filesystem img presents. It reads every layer once,
+// hashing file contents as they stream: memory holds the entries, never
+// the contents.
+func Read(ctx context.Context, img v1.Image) (FS, error) {
+	return NewReader().Read(ctx, img)
+}
+
+// Reader reads filesystems, parsing each distinct layer (by diff ID) once:
+// a source and its slimmed output share the layers that lost nothing.
+type Reader struct {
+	parsed map[v1.Hash][]item
+}
+
+// NewReader returns a Reader with an empty cache.
+func NewReader() *Reader { return &Reader{parsed: map[v1.Hash][]item{}} }
+
+// item is one tar entry of a layer, in order.
+type item struct {
+	e        Entry
+	whiteout bool // e.Path is hidden in the layers below
+	opaque   bool // e.Path's children in the layers below are hidden
+	hardlink string
+	marker   *Entry // a whiteout's own entry
+}
+
+// Read returns the filesystem img presents.
+func (r *Reader) Read(ctx context.Context, img v1.Image) (FS, error) {
+	ls, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading layers: %w", err)
+	}
+	fs := FS{}
+	for i, l := range ls {
+		items, err := r.layer(ctx, l)
+		if err != nil {
+			return nil, fmt.Errorf("reading layer %d: %w", i+1, err)
+		}
+		fs.apply(items)
+	}
+	return fs, nil
+}
+
+func (r *Reader) layer(ctx context.Context, l v1.Layer) ([]item, error) {
+	id, err := l.DiffID()
+	if err != nil {
+		return nil, err
+	}
+	if items, ok := r.parsed[id]; ok {
+		return items, nil
+	}
+	rc, err := layers.Open(ctx, l, layers.Limit{})
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var items []item
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := layers.Clean(h.Name)
+		if target, opaque, ok := layers.Whiteout(h); ok {
+			// The marker itself, as a file: a hostile layer may
+			// hardlink to it.
+			d := sha256.New()
+			n, err := io.Copy(d, tr)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			marker := Entry{Path: name, Type: "file", Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid, Size: n, Digest: "sha256:" + hex.EncodeToString(d.Sum(nil))}
+			items = append(items, item{e: Entry{Path: target}, whiteout: !opaque, opaque: opaque, marker: &marker})
+			continue
+		}
+		if name == "/" {
+			continue
+		}
+		e := Entry{Path: name, Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid}
+		it := item{}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeGNUSparse, tar.TypeRegA:
+			e.Type = "file"
+			d := sha256.New()
+			n, err := io.Copy(d, tr)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			e.Size, e.Digest = n, "sha256:"+hex.EncodeToString(d.Sum(nil))
+		case tar.TypeLink:
+			e.Type, it.hardlink = "file", layers.Clean(h.Linkname)
+		case tar.TypeSymlink:
+			e.Type, e.Link = "symlink", h.Linkname
+		case tar.TypeDir:
+			e.Type = "dir"
+		case tar.TypeChar, tar.TypeBlock:
+			e.Type = map[byte]string{tar.TypeChar: "char", tar.TypeBlock: "block"}[h.Typeflag]
+			e.DevMajor, e.DevMinor = h.Devmajor, h.Devminor
+		case tar.TypeFifo:
+			e.Type = "fifo"
+		default:
+			continue // not a file system entry (PAX globals, …)
+		}
+		for k, v := range h.PAXRecords {
+			if x, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+				if e.Xattrs == nil {
+					e.Xattrs = map[string]string{}
+				}
+				e.Xattrs[x] = v
+			}
+		}
+		it.e = e
+		items = append(items, it)
+	}
+	r.parsed[id] = items
+	return items, nil
+}
+
+// apply lays one layer over fs, as the OCI image spec says: its whiteouts
+// hide what the layers below hold, then its entries replace theirs.
+func (fs FS) apply(items []item) {
+	markers := map[string]*Entry{}
+	for _, it := range items {
+		if it.marker != nil {
+			markers[it.marker.Path] = it.marker
+		}
+		switch {
+		case it.whiteout:
+			fs.removeTree(it.e.Path, true)
+		case it.opaque:
+			fs.removeTree(it.e.Path, false)
+		}
+	}
+	for _, it := range items {
+		if it.whiteout || it.opaque {
+			continue
+		}
+		e := it.e
+		if old, ok := fs[e.Path]; ok && old.Type == "dir" && e.Type != "dir" {
+			fs.removeTree(e.Path, true) // a file over a directory replaces the tree
+		}
+		if it.hardlink != "" {
+			// A hardlink shares its target's inode: content, mode and
+			// owner are the target's.
+			t, ok := fs[it.hardlink]
+			if !ok {
+				t, ok = markers[it.hardlink]
+			}
+			if ok {
+				e.Mode, e.UID, e.GID, e.Size, e.Digest, e.Xattrs = t.Mode, t.UID, t.GID, t.Size, t.Digest, t.Xattrs
+				e.Type = t.Type
+			}
+		}
+		fs[e.Path] = &e
+	}
+}
+
+// removeTree removes the paths under p, and p itself when self is set.
+func (fs FS) removeTree(p string, self bool) {
+	if self {
+		delete(fs, p)
+	}
+	prefix := p + "/"
+	if p == "/" {
+		prefix = "/"
+	}
+	for k := range fs {
+		if strings.HasPrefix(k, prefix) {
+			delete(fs, k)
+		}
+	}
+}
+
+// Change is a path that differs: removed (only in A), added (only in B)
+// or changed (in both, with the fields that differ).
+type Change struct {
+	Path   string   `json:"path"`
+	Fields []string `json:"fields,omitempty"`
+	Before *Entry   `json:"before,omitempty"`
+	After  *Entry   `json:"after,omitempty"`
+}
+
+// Result is what differs between two filesystems, each list sorted by
+// path.
+type Result struct {
+	Removed []Change `json:"removed"`
+	Added   []Change `json:"added"`
+	Changed []Change `json:"changed"`
+}
+
+// Empty reports whether the filesystems are the same.
+func (r *Result) Empty() bool { return len(r.Removed)+len(r.Added)+len(r.Changed) == 0 }
+
+// Compare returns what differs from a to b.
+func Compare(a, b FS) *Result {
+	r := &Result{Removed: []Change{}, Added: []Change{}, Changed: []Change{}}
+	for _, p := range sortedPaths(a) {
+		ea := a[p]
+		eb, ok := b[p]
+		if !ok {
+			r.Removed = append(r.Removed, Change{Path: p, Before: ea})
+			continue
+		}
+		if f := fields(ea, eb); len(f) > 0 {
+			r.Changed = append(r.Changed, Change{Path: p, Fields: f, Before: ea, After: eb})
+		}
+	}
+	for _, p := range sortedPaths(b) {
+		if _, ok := a[p]; !ok {
+			r.Added = append(r.Added, Change{Path: p, After: b[p]})
+		}
+	}
+	return r
+}
+
+// fields lists what differs between two entries of one path.
+func fields(a, b *Entry) []string {
+	var f []string
+	if a.Type != b.Type {
+		f = append(f, "type")
+	}
+	if a.Mode != b.Mode {
+		f = append(f, "mode")
+	}
+	if a.UID != b.UID || a.GID != b.GID {
+		f = append(f, "owner")
+	}
+	if a.Size != b.Size {
+		f = append(f, "size")
+	}
+	if a.Digest != b.Digest {
+		f = append(f, "content")
+	}
+	if a.Link != b.Link {
+		f = append(f, "link")
+	}
+	if !maps.Equal(a.Xattrs, b.Xattrs) {
+		f = append(f, "xattrs")
+	}
+	if a.DevMajor != b.DevMajor || a.DevMinor != b.DevMinor {
+		f = append(f, "device")
+	}
+	return f
+}
+
+func sortedPaths(fs FS) []string {
+	ps := slices.Collect(maps.Keys(fs))
+	sort.Strings(ps)
+	return ps
+}
