@@ -53,6 +53,7 @@ it run as a non-root user, and writes it to TARGET.
 
 Commands:
   analyze IMAGE                what the image's bytes are and what slimming would save
+  diff A B                     compare the filesystems of two images (--json for CI)
   version                      print imgslim's version (also --version)
   help [COMMAND]               show this help, or a command's
   completion bash|zsh|fish     print a shell completion script
