@@ -39,7 +39,7 @@ func (p *Plan) protectClosure(program string) error {
 // npm-shrinkwrap.json outside node_modules, with node_modules beside it),
 // and the node_modules/.bin links into them.
 func (p *Plan) chooseDevDeps() error {
-	for name, n := range p.view.nodes {
+	for name := range p.view.nodes {
 		base := path.Base(name)
 		if base != "package-lock.json" && base != "npm-shrinkwrap.json" || strings.Contains(name, "/node_modules/") {
 			continue
@@ -51,7 +51,9 @@ func (p *Plan) chooseDevDeps() error {
 		if base == "package-lock.json" && p.view.exists(path.Join(root, "npm-shrinkwrap.json")) {
 			continue // npm reads the shrinkwrap first
 		}
-		lock, ok := p.layers[n.layer].files[name]
+		// The visible copy, read back from the spool when the plan spooled
+		// the layers (scan keeps no contents then).
+		lock, ok := p.content(name)
 		if !ok {
 			continue
 		}

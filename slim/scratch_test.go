@@ -163,3 +163,29 @@ func TestScratchRefusesWhatItCannotAccountFor(t *testing.T) {
 		t.Errorf("/app/server mtime %d, want it clamped to SOURCE_DATE_EPOCH's 1", h.ModTime.Unix())
 	}
 }
+
+// TestScratchDropsDevDependencies: the application directory comes
+// without what `npm prune --omit=dev` removes, the lockfile read back from
+// the spooled layers.
+func TestScratchDropsDevDependencies(t *testing.T) {
+	lock := `{"name":"app","lockfileVersion":3,"requires":true,"packages":{
+"":{"name":"app","dependencies":{"dep":"1.0.0"},"devDependencies":{"devdep":"1.0.0"}},
+"node_modules/dep":{"version":"1.0.0"},
+"node_modules/devdep":{"version":"1.0.0","dev":true}}}`
+	img := testImage(t, v1.Config{Cmd: []string{"node", "server.js"}, WorkingDir: "/app", Env: []string{"PATH=/usr/bin"}},
+		gzLayer(t, dir("usr/"), dir("usr/bin/"), exe("usr/bin/node", staticELF()), dir("app/"),
+			reg("app/server.js", "require('dep')\n"), reg("app/package.json", `{"name":"app","dependencies":{"dep":"1.0.0"},"devDependencies":{"devdep":"1.0.0"}}`),
+			reg("app/package-lock.json", lock), dir("app/node_modules/"), dir("app/node_modules/dep/"), reg("app/node_modules/dep/index.js", "module.exports = 1\n"),
+			dir("app/node_modules/devdep/"), reg("app/node_modules/devdep/index.js", "module.exports = 2\n")))
+	out, _, err := Scratch(img, WithWorkDir(t.TempDir()), WithSets(AllSets...))
+	if err != nil {
+		t.Fatalf("Scratch: %v", err)
+	}
+	hs := scratchLayer(t, out)
+	if hs["/app/node_modules/dep/index.js"] == nil || hs["/app/server.js"] == nil {
+		t.Errorf("output lacks the app or its dependency")
+	}
+	if hs["/app/node_modules/devdep/index.js"] != nil {
+		t.Errorf("output holds /app/node_modules/devdep, a dev dependency")
+	}
+}
