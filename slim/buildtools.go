@@ -94,7 +94,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 			// What the program loads, not the shared trees (certificates,
 			// loader configuration) that many packages add files to.
 			real := p.realPath(line)
-			if why, ok := p.protected[real]; ok && why != "needed by every program" {
+			if why, ok := p.protected[real]; ok && why != "needed by every program" && !p.metadataOnly(real) {
 				if n, ok := p.view.lookup(real); ok && n.typ != tar.TypeDir && !p.isDirLink(real) {
 					holds[strings.SplitN(pkg, ":", 2)[0]] = line
 					break
@@ -221,8 +221,8 @@ func (p *Plan) purgeDpkg(status []byte) error {
 	}
 	p.packages = res.Removed
 	p.packagesKept = map[string]string{}
-	if p.needs == nil {
-		for k := range keep {
+	for k := range keep {
+		if p.needs == nil || p.needs[k] == "" && len(p.needsByName(k)) == 0 {
 			p.packagesKept[k] = "holds what the program needs"
 		}
 	}
@@ -257,6 +257,17 @@ func (p *Plan) purgeByteCode(module, set string) {
 		// Gone once nothing else is left in it.
 		p.setPaths[cache] = setChoice{set: set, why: "byte-code of purged Python modules (py3clean)", exact: true}
 	}
+}
+
+// needsByName returns the ids in p.needs of the package called name.
+func (p *Plan) needsByName(name string) []string {
+	var out []string
+	for id := range p.needs {
+		if strings.SplitN(id, ":", 2)[0] == name {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // databaseSet is the set the package database's own files (info files,

@@ -218,7 +218,7 @@ func (rf *runtimeFiles) needs(real string) (string, bool) {
 		// Directories are shared by many packages, and a path the image
 		// lacks holds nothing.
 	default:
-		if reason, ok := p.isProtected(real); ok {
+		if reason, ok := p.isProtected(real); ok && !p.metadataOnly(real) {
 			why = reason
 			break
 		}
@@ -236,6 +236,19 @@ func (rf *runtimeFiles) needs(real string) (string, bool) {
 	}
 	rf.why[real] = why
 	return why, why != ""
+}
+
+// metadataOnly reports whether real is part of a Python distribution's
+// metadata (NAME.dist-info, NAME.egg-info), which the runtime protects for
+// every installed distribution because importlib.metadata reads them all:
+// it goes with the distribution's code, and keeps no package by itself.
+func (p *Plan) metadataOnly(real string) bool {
+	for d := real; d != "/" && d != "."; d = path.Dir(d) {
+		if b := path.Base(d); strings.HasSuffix(b, ".dist-info") || strings.HasSuffix(b, ".egg-info") {
+			return true
+		}
+	}
+	return false
 }
 
 // dpkgRoots returns the packages the packages set starts from, by id or
