@@ -58,7 +58,7 @@ func ScanTo(ctx context.Context, l v1.Layer, o ScanOptions, fn OffsetFunc) (size
 		spool = &switchWriter{w: o.Spool}
 		src = io.TeeReader(src, spool)
 	}
-	cr := &countingReader{r: src, tail: make([]byte, 0, 1024)}
+	cr := &countingReader{r: src}
 	defer func() {
 		// Close drains and verifies the blob; a digest mismatch found
 		// there is the error to report.
@@ -72,10 +72,14 @@ func ScanTo(ctx context.Context, l v1.Layer, o ScanOptions, fn OffsetFunc) (size
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			// archive/tar reports a stream that stops between entries
-			// (or in a padding) as a clean end: only the end-of-archive
-			// marker says the layer is whole.
-			if cr.n > 0 && !cr.zeroTail() {
-				return cr.n, fmt.Errorf("reading tar: %w: the layer ends without the end-of-archive marker (truncated)", io.ErrUnexpectedEOF)
+			// (or in a padding) as a clean end. A stream that stops
+			// inside a block was cut; one that stops on a block
+			// boundary after a whole entry, without the end-of-archive
+			// marker, is how some writers end a layer (GNU tar reads
+			// it too), and the digests checked below say whether it is
+			// the blob the image names: a cut in transit fails there.
+			if cr.n%blockSize != 0 {
+				return cr.n, fmt.Errorf("reading tar: %w: the layer stops inside a 512-byte block (truncated)", io.ErrUnexpectedEOF)
 			}
 			// archive/tar stops right after the two zero blocks of the
 			// end-of-archive marker: the spool ends there. Read what
@@ -128,37 +132,14 @@ func Sparse(h *tar.Header) bool {
 }
 
 type countingReader struct {
-	r    io.Reader
-	n    int64
-	tail []byte // the last bytes read, up to 1024, when not nil
+	r io.Reader
+	n int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if c.tail != nil && n > 0 {
-		if n >= cap(c.tail) {
-			c.tail = append(c.tail[:0], p[n-cap(c.tail):n]...)
-		} else {
-			drop := max(0, len(c.tail)+n-cap(c.tail))
-			c.tail = append(c.tail[:copy(c.tail, c.tail[drop:])], p[:n]...)
-		}
-	}
 	return n, err
-}
-
-// zeroTail reports whether the last 1024 bytes read were zeros: the two
-// blocks of the end-of-archive marker.
-func (c *countingReader) zeroTail() bool {
-	if len(c.tail) < 1024 {
-		return false
-	}
-	for _, b := range c.tail {
-		if b != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 type countingWriter struct{ n int64 }
