@@ -429,8 +429,10 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		}
 		logf("writing %s", dst)
 		w := time.Now()
-		_, counted := withProgress(dst.String(), logf, nil, idx)
-		if err := target.WriteIndex(ctx, counted); err != nil {
+		_, counted, finish := withProgress(dst.String(), logf, terminal(stderr, c.quiet), nil, idx)
+		err = target.WriteIndex(ctx, counted)
+		finish(err == nil)
+		if err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
 		rr.written = time.Since(w)
@@ -457,8 +459,10 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		}
 		logf("writing %s", dst)
 		w := time.Now()
-		counted, _ := withProgress(dst.String(), logf, img, nil)
-		if err := target.WriteImage(ctx, counted); err != nil {
+		counted, _, finish := withProgress(dst.String(), logf, terminal(stderr, c.quiet), img, nil)
+		err = target.WriteImage(ctx, counted)
+		finish(err == nil)
+		if err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
 		if err := twin.write(ctx, stdout); err != nil {
@@ -651,8 +655,10 @@ func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string
 			}
 		}
 		logf("writing %s", dst.Location())
-		counted, _ := withProgress(dst.Location().String(), logf, img, nil)
-		if err := dst.WriteImage(ctx, counted); err != nil {
+		counted, _, finish := withProgress(dst.Location().String(), logf, terminal(stderr, c.quiet), img, nil)
+		err := dst.WriteImage(ctx, counted)
+		finish(err == nil)
+		if err != nil {
 			return fmt.Errorf("writing %s: %w", dst.Location(), err)
 		}
 		if err := twin.write(ctx, stdout); err != nil {

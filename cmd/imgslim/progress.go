@@ -2,12 +2,16 @@ package main
 
 import (
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/mattn/go-isatty"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/imgslim/imgslim/slim"
 )
@@ -22,6 +26,10 @@ type writeProgress struct {
 	logf     func(string, ...any)
 	interval time.Duration
 
+	// On a terminal, a bar instead of lines.
+	bars *mpb.Progress
+	bar  *mpb.Bar
+
 	mu   sync.Mutex
 	last time.Time
 }
@@ -29,11 +37,37 @@ type writeProgress struct {
 // progressInterval is the time between two progress lines of a write.
 var progressInterval = 2 * time.Second
 
-func newWriteProgress(what string, logf func(string, ...any), total int64) *writeProgress {
-	return &writeProgress{what: what, total: total, logf: logf, interval: progressInterval, last: time.Now()}
+// newWriteProgress reports with logf, or with a bar on tty when it is set.
+func newWriteProgress(what string, logf func(string, ...any), tty io.Writer, total int64) *writeProgress {
+	p := &writeProgress{what: what, total: total, logf: logf, interval: progressInterval, last: time.Now()}
+	if tty != nil {
+		p.bars = mpb.New(mpb.WithOutput(tty), mpb.WithAutoRefresh())
+		p.bar = p.bars.New(total, mpb.BarStyle(),
+			mpb.PrependDecorators(decor.Name("imgslim: writing "+slim.Sanitize(what)+" ")),
+			mpb.AppendDecorators(decor.CountersKiloByte(" % .1f / % .1f"), decor.Percentage(decor.WCSyncSpace)))
+	}
+	return p
+}
+
+// finish ends the bar, complete when the write succeeded: a registry
+// skips the blobs it has, so the bytes read may fall short of the total.
+func (p *writeProgress) finish(ok bool) {
+	if p.bar == nil {
+		return
+	}
+	if ok {
+		p.bar.SetTotal(-1, true)
+	} else {
+		p.bar.Abort(false)
+	}
+	p.bars.Wait()
 }
 
 func (p *writeProgress) add(n int) {
+	if p.bar != nil {
+		p.bar.IncrBy(n)
+		return
+	}
 	done := p.done.Add(int64(n))
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -162,10 +196,12 @@ func layerBytes(img v1.Image) int64 {
 	return n
 }
 
-// withProgress wraps what a target writes so the write reports progress.
-func withProgress(what string, logf func(string, ...any), img v1.Image, index v1.ImageIndex) (v1.Image, v1.ImageIndex) {
+// withProgress wraps what a target writes so the write reports progress:
+// lines through logf, or a bar on tty when it is set. finish ends it.
+func withProgress(what string, logf func(string, ...any), tty io.Writer, img v1.Image, index v1.ImageIndex) (v1.Image, v1.ImageIndex, func(ok bool)) {
 	if img != nil {
-		return progressImage{img, newWriteProgress(what, logf, layerBytes(img))}, nil
+		p := newWriteProgress(what, logf, tty, layerBytes(img))
+		return progressImage{img, p}, nil, p.finish
 	}
 	var total int64
 	if im, err := index.IndexManifest(); err == nil {
@@ -177,5 +213,16 @@ func withProgress(what string, logf func(string, ...any), img v1.Image, index v1
 			}
 		}
 	}
-	return nil, progressIndex{index, newWriteProgress(what, logf, total)}
+	p := newWriteProgress(what, logf, tty, total)
+	return nil, progressIndex{index, p}, p.finish
+}
+
+// terminal returns w when it is a terminal that progress bars may draw
+// on, else nil: a CI log gets plain lines.
+func terminal(w io.Writer, quiet bool) io.Writer {
+	f, ok := w.(*os.File)
+	if quiet || !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		return nil
+	}
+	return w
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,5 +27,35 @@ func TestWriteProgress(t *testing.T) {
 		if q.stderr != "" {
 			t.Errorf("%s -q: stderr %q, want nothing", target, q.stderr)
 		}
+	}
+}
+
+// TestWriteProgressBar: on a terminal the write draws a bar (vbauerster/mpb)
+// that ends complete; a plain writer, a pipe or -q gets no bar.
+func TestWriteProgressBar(t *testing.T) {
+	var out bytes.Buffer
+	var lines []string
+	p := newWriteProgress("oci:out", func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }, &out, 4<<20)
+	for range 64 {
+		p.add(64 << 10)
+	}
+	p.finish(true)
+	if s := out.String(); !strings.Contains(s, "imgslim: writing oci:out") || !strings.Contains(s, "100 %") {
+		t.Errorf("bar output: got %q, want the target and 100 %%", s)
+	}
+	if len(lines) != 0 {
+		t.Errorf("lines %q beside the bar, want none", lines)
+	}
+	if terminal(&out, false) != nil {
+		t.Errorf("a buffer is taken for a terminal")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if terminal(w, false) != nil {
+		t.Errorf("a pipe is taken for a terminal")
 	}
 }
