@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
 )
 
 // A layer whose stream expands past its Limit is refused with ErrTooLarge,
@@ -102,4 +104,63 @@ func TestScanTruncated(t *testing.T) {
 	if _, err := Scan(context.Background(), static.NewLayer(nil, types.OCIUncompressedLayer), func(*tar.Header, io.Reader) error { return nil }); err != nil {
 		t.Errorf("empty stream: %v", err)
 	}
+}
+
+// corruptLayer serves bytes that do not hash to the digest it names, as a
+// blob corrupted in transit or on disk does.
+type corruptLayer struct {
+	v1.Layer // the good blob: Digest, Size, MediaType
+	blob     []byte
+}
+
+func (c corruptLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(c.blob)), nil
+}
+
+// A corrupted blob fails the decompressor long before its end, where the
+// digest is checked: the error still says digest mismatch, not flate's
+// "corrupt input", for gzip and zstd alike, and whether the caller reads
+// on or closes.
+func TestOpenCorruptBlobSaysDigestMismatch(t *testing.T) {
+	var files []file
+	for i := range 200 {
+		files = append(files, reg(fmt.Sprintf("f%03d", i), strings.Repeat(fmt.Sprintf("%d-", i*7919), 2000)))
+	}
+	raw := tarBytes(t, files...)
+	gz := gzipBytes(t, raw)
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zs := enc.EncodeAll(raw, nil)
+	for name, good := range map[string]v1.Layer{
+		"gzip": static.NewLayer(gz, types.OCILayer),
+		"zstd": static.NewLayer(zs, types.OCILayerZStd),
+	} {
+		t.Run(name, func(t *testing.T) {
+			blob, err := io.ReadAll(must(good.Compressed()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := bytes.Clone(blob)
+			for i := len(bad) / 3; i < len(bad)/3+64; i++ {
+				bad[i] ^= 0x5a
+			}
+			_, err = Scan(context.Background(), corruptLayer{good, bad}, func(*tar.Header, io.Reader) error { return nil })
+			if err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+				t.Errorf("Scan: got %v, want a layer digest mismatch", err)
+			}
+			_, _, err = Rewrite(context.Background(), corruptLayer{good, bad}, Edit{}, t.TempDir(), Format{OCI: true})
+			if err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+				t.Errorf("Rewrite: got %v, want a layer digest mismatch", err)
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -100,7 +100,7 @@ func (v *verifier) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if err == io.EOF {
 		if got := hex.EncodeToString(v.h.Sum(nil)); v.want.Algorithm == "sha256" && got != v.want.Hex {
-			v.err = fmt.Errorf("%s mismatch: got sha256:%s, want %s", v.what, got, v.want)
+			v.err = &mismatchError{what: v.what, got: "sha256:" + got, want: v.want.String()}
 			if !v.deferred {
 				return n, v.err
 			}
@@ -111,12 +111,55 @@ func (v *verifier) Read(p []byte) (int, error) {
 
 func (v *verifier) check() error { return v.err }
 
+// mismatchError is a blob or stream that does not hash to the digest that
+// names it.
+type mismatchError struct{ what, got, want string }
+
+func (e *mismatchError) Error() string {
+	return fmt.Sprintf("%s mismatch: got %s, want %s", e.what, e.got, e.want)
+}
+
 type decompressed struct {
 	io.Reader
 	close func() error
 	src   io.Reader     // the buffered blob
 	blob  io.ReadCloser // the blob as opened
+
+	drained bool // src was drained by explain
 }
+
+// explain returns err, or the blob's digest mismatch when there is one: a
+// blob corrupted in transit or on disk makes the decompressor or the tar
+// reader fail long before the blob's end, where its digest is checked, and
+// "digest mismatch" tells the user what happened where "flate: corrupt
+// input" or "invalid tar header" does not. It stops the decompressor first,
+// so that the blob is read by nothing else while it is drained.
+func (d *decompressed) explain(err error) error {
+	if err == nil || d.drained || errors.Is(err, ErrTooLarge) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	d.drained = true
+	d.close()
+	d.Reader, d.close = eofReader{}, func() error { return nil }
+	var mismatch *mismatchError
+	if _, serr := io.Copy(io.Discard, d.src); errors.As(serr, &mismatch) {
+		return serr
+	}
+	return err
+}
+
+// explain is decompressed.explain for the reader Open returned.
+func explain(rc io.ReadCloser, err error) error {
+	if d, ok := rc.(*decompressed); ok {
+		return d.explain(err)
+	}
+	return err
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // Close drains what is left of the decompressed stream and of the blob, so
 // that digest verification at EOF runs and reports a mismatch.

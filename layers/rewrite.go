@@ -53,6 +53,7 @@ func Rewrite(ctx context.Context, l v1.Layer, e Edit, dir string, f Format) (_ v
 		return nil, res, err
 	}
 	defer func() {
+		err = explain(rc, err)
 		if cerr := rc.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("reading layer: %w", cerr)
 		}

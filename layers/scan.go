@@ -62,6 +62,7 @@ func ScanTo(ctx context.Context, l v1.Layer, o ScanOptions, fn OffsetFunc) (size
 	defer func() {
 		// Close drains and verifies the blob; a digest mismatch found
 		// there is the error to report.
+		err = explain(rc, err)
 		if cerr := rc.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("reading layer: %w", cerr)
 		}
