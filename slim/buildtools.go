@@ -152,6 +152,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 		return nil
 	}
 	owner := ownerOf(res.Removed, lists)
+	p.unprotectMetadata(files)
 	for _, f := range files {
 		// Files leaves out what a kept package also lists, such as the
 		// /lib of a merged-/usr image that every library package names.
@@ -257,6 +258,28 @@ func (p *Plan) purgeByteCode(module, set string) {
 		// Gone once nothing else is left in it.
 		p.setPaths[cache] = setChoice{set: set, why: "byte-code of purged Python modules (py3clean)", exact: true}
 	}
+}
+
+// unprotectMetadata lets the Python distribution metadata of purged
+// packages go with them: the runtime protects every installed
+// distribution's, as importlib.metadata reads them all, but one whose code
+// is gone must not be found.
+func (p *Plan) unprotectMetadata(files []string) {
+	gone := map[string]bool{}
+	for _, f := range files {
+		real := p.realPath(f)
+		if p.metadataOnly(real) {
+			gone[real] = true
+			delete(p.protected, real)
+		}
+	}
+	trees := p.protTrees[:0]
+	for _, t := range p.protTrees {
+		if !gone[t] {
+			trees = append(trees, t)
+		}
+	}
+	p.protTrees = trees
 }
 
 // needsByName returns the ids in p.needs of the package called name.

@@ -263,6 +263,28 @@ func (p *Plan) dpkgRoots(db *dpkg.DB, lists map[string][]byte) (map[string]strin
 		roots[name] = "--keep-package"
 	}
 	rf := p.runtimeFiles()
+	// A directory the program needs by name (a Python package the runtime
+	// found imported) keeps the one package that lists it; directories
+	// many packages list are shared, and keep none.
+	listers := map[string]int{}
+	for _, list := range lists {
+		for _, line := range strings.Split(string(list), "\n") {
+			if line == "" {
+				continue
+			}
+			real := p.realPath(line)
+			if n, ok := p.view.lookup(real); ok && n.typ == tar.TypeDir {
+				if _, ok := p.protected[real]; ok && !p.metadataOnly(real) {
+					listers[real]++
+				}
+			}
+		}
+	}
+	for real, n := range listers {
+		if n == 1 {
+			rf.why[real] = p.protected[real]
+		}
+	}
 	for id, f := range db.Owners(lists, func(line string) bool {
 		_, ok := rf.needs(p.realPath(line))
 		return ok

@@ -47,9 +47,9 @@ var packagesApps = []packagesApp{{
 	image:      dockertest.FlaskApp,
 	multiStage: flaskMultiStage,
 	runtime:    []string{"python3", "python3-flask", "python3-werkzeug", "libpython3.11-stdlib", "apt", "dpkg"},
-	// Recommends of Flask and its dependencies, which the app does not
-	// import.
-	purged:   []string{"python3-babel", "python3-cryptography", "python3-dotenv"},
+	// Recommends of Flask and its dependencies, which neither the app
+	// nor what it imports imports.
+	purged:   []string{"python3-babel", "python3-tz", "python3-simplejson"},
 	maxRatio: 1.2,
 }}
 
@@ -88,7 +88,8 @@ func packagesTestApp(t *testing.T, app packagesApp) {
 
 	reportPath := filepath.Join(t.TempDir(), "R.json")
 	begin := time.Now()
-	res := setsRun(setsSlimTimeout, "-q", "--sets", "all,packages", "--report", reportPath, "docker-daemon:"+src, "docker-daemon:"+out)
+	// A 1.4 GB source on a loaded machine: more than setsSlimTimeout.
+	res := setsRun(20*time.Minute, "-q", "--sets", "all,packages", "--report", reportPath, "docker-daemon:"+src, "docker-daemon:"+out)
 	if res.code != exitOK {
 		t.Fatalf("imgslim --sets all,packages %s: exit %d\nstderr:\n%s\nstdout:\n%s", src, res.code, res.stderr, res.stdout)
 	}
