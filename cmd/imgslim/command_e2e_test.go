@@ -45,6 +45,9 @@ func TestMain(m *testing.M) {
 	if dir != "" {
 		os.RemoveAll(dir)
 	}
+	if genPath != "" { // generatedImage's layout
+		os.RemoveAll(filepath.Dir(genPath))
+	}
 	os.Exit(code)
 }
 
