@@ -39,8 +39,10 @@ var packagesApps = []packagesApp{{
 		tag, _ := dockertest.NodeTSMultiStage(t)
 		return tag
 	},
-	runtime:  []string{"nodejs", "libnode108", "libuv1", "apt", "dpkg", "ca-certificates"},
-	purged:   []string{"npm", "python3", "gcc", "perl", "git", "node-gyp", "libc6-dev"},
+	runtime: []string{"nodejs", "libnode108", "libuv1", "apt", "dpkg", "ca-certificates"},
+	// npm and node-gyp stay: the runtime keeps /usr/share/nodejs whole
+	// (node's global modules), and python3 for node-gyp's gyp.
+	purged:   []string{"gcc", "perl", "git", "libc6-dev"},
 	maxRatio: 1.2,
 }, {
 	name:       "python-flask-app",
