@@ -19,6 +19,10 @@ import (
 // builtImgslim, binary_e2e_test.go, which then builds nothing).
 var e2eBin string
 
+// inProcess says that runCommand runs the command in this process: not in
+// the e2e build, whose runs cannot see the test's variables.
+const inProcess = false
+
 func TestMain(m *testing.M) {
 	e2eBin = os.Getenv("IMGSLIM_BIN")
 	var dir string
