@@ -9,9 +9,9 @@ import (
 	"io/fs"
 	"path"
 	"sort"
-	"strings"
 
 	"github.com/imgslim/imgslim/slim/elfdeps"
+	"github.com/imgslim/imgslim/slim/runtimes"
 )
 
 // outFS is the scratch image's file tree, before it is written: the
@@ -63,42 +63,10 @@ func (o outFS) Open(name string) (elfdeps.File, error) {
 	return imageFS{o.p}.Open(name)
 }
 
-// resolve follows symlinks in name through fsys's Lstat and Readlink.
-func resolveIn(fsys elfdeps.FS, name string) (string, bool) {
-	cur := "/"
-	rest := strings.Split(strings.Trim(path.Clean("/"+name), "/"), "/")
-	for hops := 0; len(rest) > 0; {
-		c := rest[0]
-		rest = rest[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			cur = path.Dir(cur)
-			continue
-		}
-		next := path.Join(cur, c)
-		fi, err := fsys.Lstat(next)
-		if err != nil {
-			return next, false
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if hops++; hops > 40 {
-				return next, false
-			}
-			t, err := fsys.Readlink(next)
-			if err != nil {
-				return next, false
-			}
-			if strings.HasPrefix(t, "/") {
-				cur = "/"
-			}
-			rest = append(strings.Split(strings.Trim(t, "/"), "/"), rest...)
-			continue
-		}
-		cur = next
-	}
-	return cur, true
+// resolveIn follows symlinks in name through fsys's Lstat and Readlink.
+func resolveIn(fsys runtimes.Links, name string) (string, bool) {
+	real, _, ok := runtimes.Realpath(fsys, name)
+	return real, ok
 }
 
 // resolveAll runs elfdeps.Resolve over fsys until it has every content it

@@ -191,7 +191,7 @@ func (a *analyzer) command(argv []string, dir, why string, depth int) {
 		return
 	}
 	a.need(Need{Path: prog, Why: why, Exec: true})
-	real, _, _ := realpath(a.fsys, prog)
+	real, _, _ := Realpath(a.fsys, prog)
 	// A "#!" script: its interpreter runs it, with the script as argument.
 	if b := head(a.fsys, real, 256); bytes.HasPrefix(b, []byte("#!")) {
 		line := string(b[2:])
@@ -216,7 +216,7 @@ func (a *analyzer) command(argv []string, dir, why string, depth int) {
 		}
 		ireal := interp[0]
 		if p, ok := a.lookPath(interp[0], dir); ok {
-			ireal, _, _ = realpath(a.fsys, p)
+			ireal, _, _ = Realpath(a.fsys, p)
 		}
 		if kind(path.Base(ireal)) == "" && kind(path.Base(interp[0])) == "" {
 			if !a.covered(real) {

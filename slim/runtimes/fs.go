@@ -36,10 +36,17 @@ type File interface {
 // lockfile): more is not a file a runtime reads at start.
 const maxRead = 4 << 20
 
-// realpath follows the symlinks in every component of name inside fsys,
+// Links is the part of an FS that resolving a path needs; elfdeps.FS and
+// the scratch output's tree have it too.
+type Links interface {
+	Lstat(name string) (fs.FileInfo, error)
+	Readlink(name string) (string, error)
+}
+
+// Realpath follows the symlinks in every component of name inside fsys,
 // as the kernel does for a chrooted process. ok is false when name leads
 // nowhere. links lists the symlinks crossed, which a copy must keep.
-func realpath(fsys FS, name string) (real string, links []string, ok bool) {
+func Realpath(fsys Links, name string) (real string, links []string, ok bool) {
 	cur := "/"
 	rest := strings.Split(strings.Trim(path.Clean("/"+name), "/"), "/")
 	for hops := 0; len(rest) > 0; {
@@ -79,7 +86,7 @@ func realpath(fsys FS, name string) (real string, links []string, ok bool) {
 
 // stat returns what name leads to.
 func stat(fsys FS, name string) (string, fs.FileInfo, bool) {
-	real, _, ok := realpath(fsys, name)
+	real, _, ok := Realpath(fsys, name)
 	if !ok {
 		return real, nil, false
 	}
@@ -146,7 +153,7 @@ func head(fsys FS, name string, n int) []byte {
 
 // list returns the names of dir's entries ("" on error).
 func list(fsys FS, dir string) []string {
-	real, _, ok := realpath(fsys, dir)
+	real, _, ok := Realpath(fsys, dir)
 	if !ok {
 		return nil
 	}
@@ -181,7 +188,7 @@ func find(fsys FS, root, base string, depth int) []string {
 			}
 		}
 	}
-	if real, _, ok := realpath(fsys, root); ok {
+	if real, _, ok := Realpath(fsys, root); ok {
 		rec(real, 1)
 	}
 	return out

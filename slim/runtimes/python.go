@@ -229,7 +229,7 @@ func (r *pyResolver) walkPy(dir string) {
 			}
 		}
 	}
-	if real, _, ok := realpath(r.a.fsys, dir); ok {
+	if real, _, ok := Realpath(r.a.fsys, dir); ok {
 		rec(real, 0)
 	}
 }

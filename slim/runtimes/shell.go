@@ -410,7 +410,7 @@ func (a *analyzer) shellScript(name string, args []string, dir, shell string, de
 	if !ok {
 		return
 	}
-	real, _, _ := realpath(a.fsys, p)
+	real, _, _ := Realpath(a.fsys, p)
 	if a.seen["script\x00"+real] {
 		return
 	}
