@@ -79,6 +79,7 @@ type config struct {
 	dryRun, insecure           bool
 	overwrite, quiet           bool
 	platform, report           string
+	reportOut                  io.Writer // stdout, for --report -
 	jobs, level                int
 	sets, skip                 string
 	scrub                      bool
@@ -134,7 +135,7 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.StringVar(&c.user, "user", "", "run the output as `NAME|UID[:GID]`, added to /etc/passwd when missing (default: nonroot, 65532, when the source runs as root)")
 	fs.StringArrayVar(&c.chown, "chown", nil, "hand the tree at `PATH` to the output user, as COPY --chown (repeatable)")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the report without writing anything")
-	fs.StringVar(&c.report, "report", "", "also write the report as JSON to `FILE`")
+	fs.StringVar(&c.report, "report", "", "also write the report as JSON to `FILE` (- for stdout: the JSON alone, the rest on stderr)")
 	fs.BoolVar(&c.insecure, "insecure", false, "allow plain-HTTP registries")
 	c.reg.add(fs)
 	fs.DurationVar(&c.timeout, "timeout", locations.DefaultTimeout, "give up on a registry that takes longer than `DURATION` to connect or sends and takes nothing for as long (a broken download is resumed first)")
@@ -254,7 +255,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	}
 	// The report is written last: find out now, before any work, that it
 	// cannot be, rather than fail with the target written.
-	if c.report != "" {
+	if c.report != "" && c.report != "-" {
 		if err := checkWritable("--report", c.report); err != nil {
 			return err
 		}
@@ -286,9 +287,17 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		return usagef("bad --timeout %s: want a positive duration such as 30s or 2m", c.timeout)
 	}
 	lopts := locationOptions(c.insecure, platform, workDir, c.jobs, c.timeout)
-	if dst.Stdout() {
+	switch {
+	case dst.Stdout() && c.report == "-":
+		return usagef("--report - and the target %s both want stdout: write one of them to a file", dst)
+	case dst.Stdout():
 		// The archive owns stdout: the report goes to stderr.
 		lopts = append(lopts, locations.WithStdout(stdout))
+		stdout = stderr
+	case c.report == "-":
+		// The JSON document owns stdout, whole: the human report and
+		// the TARGET@DIGEST line go to stderr.
+		c.reportOut = stdout
 		stdout = stderr
 	}
 	if locations.SameRegistry(src, dst) {
@@ -382,7 +391,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		opts = append(opts, slim.WithoutCompression())
 	}
 
-	rr := &runReport{mode: slim.ModeSlim, dryRun: c.dryRun, quiet: c.quiet, start: start, source: source.Location(), contents: s}
+	rr := &runReport{mode: slim.ModeSlim, dryRun: c.dryRun, quiet: c.quiet, start: start, source: source.Location(), contents: s, jsonOut: c.reportOut}
 	if s.Index != nil {
 		rr.mode = slim.ModeIndex
 	}
@@ -638,7 +647,7 @@ func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string
 	}
 	r.Digest = digestOf(img, nil)
 	rep := slim.ScratchAsReport(r, c.dryRun)
-	rr := &runReport{mode: slim.ModeScratch, dryRun: c.dryRun, quiet: c.quiet, start: start, source: src, contents: s,
+	rr := &runReport{mode: slim.ModeScratch, dryRun: c.dryRun, quiet: c.quiet, start: start, source: src, contents: s, jsonOut: c.reportOut,
 		reports: []*slim.Report{rep}}
 	if rr.gates, err = g.check(rr.reports, true); err != nil {
 		return rr.finish(c.report, err, stderr)

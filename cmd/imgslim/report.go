@@ -24,6 +24,7 @@ type runReport struct {
 	gates    []slim.Gate
 	reports  []*slim.Report
 	written  time.Duration
+	jsonOut  io.Writer // where --report - writes
 }
 
 // contentsDigest is the digest of the source image or index.
@@ -75,7 +76,11 @@ func (rr *runReport) finish(path string, failure error, stderr io.Writer) error 
 	if !rr.quiet {
 		doc.WriteWarnings(stderr)
 	}
-	if path != "" {
+	if path == "-" && rr.jsonOut != nil {
+		if err := doc.WriteJSON(rr.jsonOut); err != nil && failure == nil {
+			return fmt.Errorf("writing --report to stdout: %w", err)
+		}
+	} else if path != "" {
 		if err := locations.WriteFile(path, func(f io.Writer) error { return doc.WriteJSON(f) }); err != nil {
 			if failure != nil {
 				return failure
