@@ -2,6 +2,7 @@ package slim
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -186,6 +187,13 @@ func FuzzImage(f *testing.F) {
 		}
 		src := testImage(t, v1.Config{User: "1000"}, vls...)
 		out, r, err := Image(src, WithRules(rules), WithWorkDir(t.TempDir()))
+		if errors.Is(err, ErrUnverified) {
+			// The output check refused what the plan made, and wrote
+			// nothing: the outcome the brief asks for when imgslim
+			// cannot prove its output (a hardlink that replaces the
+			// directory holding its own target, for one).
+			return
+		}
 		if err != nil {
 			t.Fatalf("Image: %v\nlayers %v", err, ls)
 		}

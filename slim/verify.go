@@ -1,6 +1,7 @@
 package slim
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,6 +21,10 @@ type WrittenPath struct {
 	// OwnerOnly says only the owner of the tree's paths changes.
 	OwnerOnly bool `json:"ownerOnly,omitempty"`
 }
+
+// ErrUnverified is the refusal of an output whose visible filesystem is not
+// the source's minus the report's removals plus what imgslim writes.
+var ErrUnverified = errors.New("its filesystem is not the source's minus the report's removals")
 
 // CorruptForTest, when set, is applied to every slimmed image before it is
 // verified. It exists for tests only: they corrupt the output on purpose
@@ -75,8 +80,8 @@ func (p *Plan) verified(src, out v1.Image) (v1.Image, error) {
 		if n > maxListedDiffs {
 			problems = append(problems[:maxListedDiffs], fmt.Sprintf("and %d more", n-maxListedDiffs))
 		}
-		return nil, fmt.Errorf("verifying the output: its filesystem is not the source's minus the report's removals (%d differences, nothing written): %s",
-			n, strings.Join(problems, "; "))
+		return nil, fmt.Errorf("verifying the output: %w (%d differences, nothing written): %s",
+			ErrUnverified, n, strings.Join(problems, "; "))
 	}
 	p.report.Timings.Verify = time.Since(start).Seconds()
 	return out, nil
