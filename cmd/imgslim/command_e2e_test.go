@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +76,33 @@ func runCommand(timeout time.Duration, args ...string) result {
 		}
 		code = ee.ExitCode()
 	}
+	logDigests(args, code, stdout.String())
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// tempPath matches the per-run parts of a path (t.TempDir's /tmp/TestX123/001)
+// so that logged arguments compare across runs.
+var tempPath = regexp.MustCompile(`/tmp/[^/\s:@]+(/\d{3})?`)
+
+// logDigests appends one line per run, its arguments and the digests it
+// printed, to $IMGSLIM_TEST_DIGEST_LOG: the suite's outputs are
+// deterministic, so two logs from two commits show what a change altered.
+func logDigests(args []string, code int, stdout string) {
+	path := os.Getenv("IMGSLIM_TEST_DIGEST_LOG")
+	if path == "" {
+		return
+	}
+	var digests []string
+	for _, f := range strings.Fields(stdout) {
+		if i := strings.Index(f, "sha256:"); i >= 0 {
+			digests = append(digests, f[i:])
+		}
+	}
+	line := fmt.Sprintf("%s\texit %d\t%s\n", tempPath.ReplaceAllString(strings.Join(args, " "), "TMP"), code, strings.Join(digests, " "))
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.WriteString(line) // one write: whole lines even from parallel tests
 }
