@@ -49,7 +49,7 @@ func index(idx v1.ImageIndex, depth int, opts []Option) (v1.ImageIndex, []*Repor
 			if len(rs) == 0 {
 				// Nothing of it is slimmed (attestations only): it
 				// would describe the source.
-				o.logf("dropping index %s: it holds no platform image", d.Digest)
+				o.drop(d, DroppedIndex, reasonEmptyIndex)
 				continue
 			}
 			reports = append(reports, rs...)
@@ -58,7 +58,7 @@ func index(idx v1.ImageIndex, depth int, opts []Option) (v1.ImageIndex, []*Repor
 				Descriptor: v1.Descriptor{MediaType: d.MediaType, Platform: d.Platform, Annotations: d.Annotations},
 			})
 		case d.Platform != nil && d.Platform.OS == "unknown":
-			o.logf("dropping %s: an attestation of the source image", d.Digest)
+			o.drop(d, DroppedAttestation, attestationReason(d))
 		case d.MediaType.IsImage():
 			img, err := idx.Image(d.Digest)
 			if err != nil {
@@ -83,6 +83,8 @@ func index(idx v1.ImageIndex, depth int, opts []Option) (v1.ImageIndex, []*Repor
 					Annotations: d.Annotations,
 				},
 			})
+		default:
+			o.drop(d, DroppedArtifact, reasonArtifact)
 		}
 	}
 	return out, reports, nil
@@ -102,6 +104,7 @@ func planIndex(idx v1.ImageIndex, depth int, opts []Option) ([]*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading index: %w", err)
 	}
+	o := makeOptions(opts...)
 	var reports []*Report
 	for _, d := range im.Manifests {
 		if d.MediaType.IsIndex() {
@@ -113,10 +116,18 @@ func planIndex(idx v1.ImageIndex, depth int, opts []Option) ([]*Report, error) {
 			if err != nil {
 				return nil, fmt.Errorf("index %s: %w", d.Digest, err)
 			}
+			if len(rs) == 0 {
+				o.drop(d, DroppedIndex, reasonEmptyIndex)
+			}
 			reports = append(reports, rs...)
 			continue
 		}
-		if !d.MediaType.IsImage() || d.Platform != nil && d.Platform.OS == "unknown" {
+		if d.Platform != nil && d.Platform.OS == "unknown" {
+			o.drop(d, DroppedAttestation, attestationReason(d))
+			continue
+		}
+		if !d.MediaType.IsImage() {
+			o.drop(d, DroppedArtifact, reasonArtifact)
 			continue
 		}
 		img, err := idx.Image(d.Digest)

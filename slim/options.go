@@ -36,6 +36,8 @@ type options struct {
 	// keepPackages are --keep-package's names (see WithKeepPackages).
 	keepPackages []string
 	limit        layers.Limit
+	// dropped is told of every index entry left out (see WithDropped).
+	dropped func(Dropped)
 }
 
 // makeOptions applies opts over the defaults, which live here and only here.

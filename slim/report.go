@@ -213,6 +213,9 @@ type Document struct {
 	// Images holds one report per platform image: one, except for a
 	// multi-platform index.
 	Images []*Report `json:"images"`
+	// Dropped lists the entries of a source index the output leaves out
+	// (attestations, artifacts), each with why.
+	Dropped []Dropped `json:"dropped"`
 	// Warnings are every image's, and the run's own.
 	Warnings []string `json:"warnings"`
 	// Gates are the checks the run was asked to pass; Failure says why
@@ -254,7 +257,7 @@ type RunTimings struct {
 // NewDocument gathers the reports of one run.
 func NewDocument(mode string, reports ...*Report) *Document {
 	d := &Document{SchemaVersion: SchemaVersion, Tool: Tool{Name: "imgslim", Version: toolVersion()}, Mode: mode,
-		Images: reports, Warnings: []string{}, Gates: []Gate{}}
+		Images: reports, Dropped: []Dropped{}, Warnings: []string{}, Gates: []Gate{}}
 	seen := map[string]bool{}
 	for _, r := range reports {
 		r.normalize()

@@ -394,6 +394,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	rr := &runReport{mode: slim.ModeSlim, dryRun: c.dryRun, quiet: c.quiet, start: start, source: source.Location(), contents: s, jsonOut: c.reportOut}
 	if s.Index != nil {
 		rr.mode = slim.ModeIndex
+		opts = append(opts, slim.WithDropped(func(d slim.Dropped) { rr.dropped = append(rr.dropped, d) }))
 	}
 	// The size budget is checked before anything is written; the report
 	// is written even when it fails.
@@ -499,6 +500,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			fmt.Fprintf(stdout, "platform %s\n", slim.Sanitize(r.Platform))
 		}
 		if err := r.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if !c.quiet {
+		if err := writeDropped(stdout, rr.dropped); err != nil {
 			return err
 		}
 	}
@@ -681,6 +687,11 @@ func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string
 	}
 	if !c.quiet {
 		if err := r.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if !c.quiet {
+		if err := writeDropped(stdout, rr.dropped); err != nil {
 			return err
 		}
 	}

@@ -23,6 +23,7 @@ type runReport struct {
 	digest   string // of what was written
 	gates    []slim.Gate
 	reports  []*slim.Report
+	dropped  []slim.Dropped // index entries left out
 	written  time.Duration
 	jsonOut  io.Writer // where --report - writes
 }
@@ -54,6 +55,7 @@ func contentsDigest(c *locations.Contents) string {
 func (rr *runReport) document(failure error) *slim.Document {
 	doc := slim.NewDocument(rr.mode, rr.reports...)
 	doc.DryRun = rr.dryRun
+	doc.Dropped = append(doc.Dropped, rr.dropped...)
 	doc.Source = slim.Ref{Ref: rr.source.String(), Digest: contentsDigest(rr.contents)}
 	if rr.target != "" && failure == nil {
 		doc.Target = &slim.Ref{Ref: rr.target, Digest: rr.digest}
@@ -102,4 +104,19 @@ func sizeGates(maxSize int64, reports []*slim.Report) []slim.Gate {
 			Threshold: float64(maxSize), Value: float64(r.After.Uncompressed), Passed: r.After.Uncompressed <= maxSize})
 	}
 	return gs
+}
+
+// writeDropped lists, after the text reports, the index entries the output
+// leaves out and why.
+func writeDropped(w io.Writer, dropped []slim.Dropped) error {
+	for _, d := range dropped {
+		what := d.Kind + " " + d.Digest
+		if d.Platform != "" {
+			what += " (" + d.Platform + ")"
+		}
+		if _, err := fmt.Fprintf(w, "dropped %s: %s\n", slim.Sanitize(what), slim.Sanitize(d.Reason)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
