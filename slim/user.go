@@ -1,6 +1,7 @@
 package slim
 
 import (
+	"archive/tar"
 	"fmt"
 	"strconv"
 	"strings"
@@ -219,4 +220,87 @@ func groupID(g string, group []byte) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("group %q is not in /etc/group", g)
+}
+
+// visible returns the topmost copy of an account file in the filesystem
+// the output presents: the overlay of what the plan keeps, whiteouts and
+// opaque markers applied as newView applies them, in any archive order.
+func (p *Plan) visible(get func(*layerPlan) *captured, name string) *captured {
+	v := p.kept
+	if v == nil {
+		v = p.view // not decided yet: the source's
+	}
+	n, ok := v.lookup(name)
+	if !ok || n.typ != tar.TypeReg {
+		return nil
+	}
+	return get(p.layers[n.layer])
+}
+
+func (p *Plan) decideUser() error {
+	current := p.cfg.Config.User
+	want := p.o.user
+	if name, _, _ := strings.Cut(want, ":"); want != "" && name == "" {
+		return fmt.Errorf("bad user %q: empty name", want)
+	}
+	p.setUser = true
+	switch {
+	case want == "" && !isRoot(current):
+		// Already non-root: the user stays, resolved only to know whom
+		// --chown hands trees to.
+		want, p.setUser = current, false
+	case want == "":
+		want = nonrootName
+	case isRoot(want):
+		p.warnings = append(p.warnings, "the output runs as root (--user root)")
+		// Root needs no passwd line, but the User still changes when the
+		// image ran as someone else or a group is asked for (0:GID).
+		_, g, hasGID := strings.Cut(want, ":")
+		if isRoot(current) && !hasGID {
+			p.setUser = false
+			return nil
+		}
+		p.user = &account{name: "root", home: "/root"}
+		if !hasGID {
+			return nil
+		}
+		var group []byte
+		if c := p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"); c != nil {
+			group = c.data
+		}
+		gid, err := groupID(g, group)
+		if err != nil {
+			return fmt.Errorf("bad user %q: %w", want, err)
+		}
+		p.user.gid = gid
+		return nil
+	}
+	var passwd, group []byte
+	if c := p.visible(func(lp *layerPlan) *captured { return lp.passwd }, "/etc/passwd"); c != nil {
+		passwd = c.data
+	}
+	if c := p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"); c != nil {
+		group = c.data
+	}
+	if !p.setUser {
+		p.user = lookupUser(current, passwd)
+		if p.user == nil && len(p.o.chown) > 0 {
+			return fmt.Errorf("--chown: the image's user %q is not in /etc/passwd", current)
+		}
+		return nil
+	}
+	a, err := resolveUser(want, passwd, group)
+	if err != nil {
+		return err
+	}
+	p.user = a
+	return nil
+}
+
+// owner returns the uid and gid the output runs as.
+func (p *Plan) owner() (int, int) {
+	if p.user != nil {
+		return p.user.uid, p.user.gid
+	}
+	return 0, 0
 }

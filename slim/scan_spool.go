@@ -3,6 +3,7 @@ package slim
 import (
 	"fmt"
 	"io"
+	"os"
 )
 
 // The spool holds each layer's tar between the scan and the rewrite, as
@@ -42,4 +43,19 @@ func (s *spoolWriter) Write(p []byte) (int, error) {
 	n, err := s.w.Write(p)
 	s.n += int64(n)
 	return n, err
+}
+
+func (p *Plan) removeSpool(lp *layerPlan) {
+	if lp.spool != "" {
+		os.Remove(lp.spool)
+	}
+}
+
+// Close removes what the plan keeps on disk. Apply does it itself.
+func (p *Plan) Close() { p.removeSpools() }
+
+func (p *Plan) removeSpools() {
+	for _, lp := range p.layers {
+		p.removeSpool(lp)
+	}
 }

@@ -17,25 +17,6 @@ import (
 	"github.com/imgslim/imgslim/layers"
 )
 
-// Image slims img: it plans from every layer's headers, then rewrites the
-// layers that lose something, several at once.
-func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
-	// Apply follows at once, so the plan keeps each layer's tar: reading
-	// it back costs less than decompressing the layer again.
-	p, err := NewPlan(img, append(opts, WithSpool())...)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := p.Apply()
-	if err != nil {
-		return nil, nil, err
-	}
-	if out, err = p.verified(img, out); err != nil {
-		return nil, nil, err
-	}
-	return out, p.Report(), nil
-}
-
 func uncompressed(mt types.MediaType) bool {
 	switch mt {
 	case types.DockerUncompressedLayer, types.OCIUncompressedLayer, types.OCIUncompressedRestrictedLayer:
@@ -317,19 +298,4 @@ func (p *Plan) rewrite(ctx context.Context, lp *layerPlan, f layers.Format) (_ v
 	}
 	defer file.Close()
 	return layers.RewriteTar(ctx, bufio.NewReaderSize(file, 1<<20), lp.edit, p.o.workDir, f)
-}
-
-func (p *Plan) removeSpool(lp *layerPlan) {
-	if lp.spool != "" {
-		os.Remove(lp.spool)
-	}
-}
-
-// Close removes what the plan keeps on disk. Apply does it itself.
-func (p *Plan) Close() { p.removeSpools() }
-
-func (p *Plan) removeSpools() {
-	for _, lp := range p.layers {
-		p.removeSpool(lp)
-	}
 }

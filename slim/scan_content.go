@@ -224,3 +224,20 @@ func pathLines(r io.Reader) []byte {
 		}
 	}
 }
+
+// content returns the content of the visible copy of name, when it is one
+// the rule sets read (see openContent). The caller holds it; the plan
+// keeps none of what it read from a spool.
+func (p *Plan) content(name string) ([]byte, bool) {
+	rc, ok := p.openContent(name)
+	if !ok {
+		return nil, false
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("cannot read %s back from the spool: %v", Quote(name), err))
+		return nil, false
+	}
+	return b, true
+}

@@ -2,37 +2,12 @@ package slim
 
 import (
 	"archive/tar"
-	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
 
 	"github.com/imgslim/imgslim/layers"
-	"github.com/imgslim/imgslim/slim/secrets"
 )
-
-// maxSniff is the size up to which the scan reads a file's content to look
-// for secrets: every text file up to it is scanned.
-const maxSniff = secrets.MaxSize
-
-// sniff scans the content of a small regular file for secrets, and notes
-// what it finds for the secrets set. data is the scan's buffer: only the
-// findings are kept, never the content.
-func (lp *layerPlan) sniff(e *entry, data []byte) {
-	fs := secrets.Scan(e.name, data)
-	if len(fs) == 0 {
-		if lp.found != nil {
-			delete(lp.found, e.name) // a later copy in the layer is clean
-		}
-		return
-	}
-	e.secret = true
-	if lp.found == nil {
-		lp.found = map[string][]secrets.Finding{}
-	}
-	lp.found[e.name] = fs
-}
 
 // node is a path as the container sees it: the topmost entry for it after
 // whiteouts, and the layer it comes from.
@@ -195,21 +170,4 @@ func (v *view) resolve(name string) (string, bool) {
 		}
 	}
 	return cur, true
-}
-
-// content returns the content of the visible copy of name, when it is one
-// the rule sets read (see openContent). The caller holds it; the plan
-// keeps none of what it read from a spool.
-func (p *Plan) content(name string) ([]byte, bool) {
-	rc, ok := p.openContent(name)
-	if !ok {
-		return nil, false
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		p.warnings = append(p.warnings, fmt.Sprintf("cannot read %s back from the spool: %v", Quote(name), err))
-		return nil, false
-	}
-	return b, true
 }

@@ -109,28 +109,3 @@ func (f imageFS) Open(name string) (elfdeps.File, error) {
 	}
 	return b.open()
 }
-
-// closure resolves what program needs, fetching contents in rounds, each
-// round one pass over the layers that hold what is asked for.
-func (p *Plan) closure(program string, opts ...elfdeps.Option) (*elfdeps.Result, error) {
-	fsys := imageFS{p}
-	for round := 0; ; round++ {
-		res, err := elfdeps.Resolve(fsys, program, p.cfg.Config.Env, opts...)
-		if err != nil {
-			return nil, err
-		}
-		if len(res.Fetch) == 0 {
-			return res, nil
-		}
-		if round == 16 {
-			return nil, fmt.Errorf("resolving %s: still fetching after %d rounds", program, round)
-		}
-		before := len(p.fetched)
-		if _, err := p.fetch(res.Fetch); err != nil {
-			return nil, err
-		}
-		if len(p.fetched) == before {
-			return nil, fmt.Errorf("resolving %s: cannot read %v", program, res.Fetch)
-		}
-	}
-}

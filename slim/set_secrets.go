@@ -217,3 +217,44 @@ func (p *Plan) entryDropped(name string, layer *int) bool {
 
 // String renders where a secret is, for people.
 func (s Secret) String() string { return fmt.Sprintf("%s: %s (%s)", s.Where, s.What, s.Status) }
+
+// packagedFiles returns the paths dpkg's file lists name: a key a Debian
+// package ships (an example, a test vector) was published by Debian, not
+// leaked by the image's authors.
+func (p *Plan) packagedFiles() map[string]bool {
+	out := map[string]bool{}
+	for _, name := range p.view.list("/var/lib/dpkg/info") {
+		if !strings.HasSuffix(name, ".list") {
+			continue
+		}
+		b, _ := p.dpkgList(name)
+		for _, line := range strings.Split(string(b), "\n") {
+			if line != "" {
+				out[p.realPath(line)] = true
+			}
+		}
+	}
+	return out
+}
+
+// dpkgList returns the paths a dpkg file list names, read on demand and
+// line by line: memory follows the paths, not the file's size.
+func (p *Plan) dpkgList(name string) ([]byte, bool) {
+	rc, ok := p.openContent(name)
+	if !ok {
+		return nil, false
+	}
+	defer rc.Close()
+	return pathLines(rc), true
+}
+
+// fixture reports whether a key lies where libraries keep test keys and
+// examples: dependency trees and toolchains ship them by the hundred.
+func fixture(name string) bool {
+	for _, part := range []string{"/node_modules/", "/pkg/mod/", "/site-packages/", "/dist-packages/", "/testdata/", "/test/", "/tests/", "/fixtures/", "/examples/"} {
+		if strings.Contains(name, part) {
+			return true
+		}
+	}
+	return strings.HasPrefix(name, "/usr/share/") || strings.HasPrefix(name, "/usr/lib/") || strings.HasPrefix(name, "/usr/local/go/")
+}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/imgslim/imgslim/layers"
@@ -420,11 +419,4 @@ func (p *Plan) purgeApk(installed []byte) error {
 		p.packagesKept[k] = v
 	}
 	return nil
-}
-
-// sortedPackages returns the removed packages, for the report.
-func (p *Plan) sortedPackages() []string {
-	out := append([]string(nil), p.packages...)
-	sort.Strings(out)
-	return out
 }

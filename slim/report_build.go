@@ -1,0 +1,219 @@
+package slim
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+)
+
+const (
+	largestPerPattern = 5
+	maxListed         = 20
+)
+
+// Report returns the plan's report; after Apply it holds the real figures.
+func (p *Plan) Report() *Report { return p.report }
+
+func (p *Plan) newReport() *Report {
+	// Warnings come from walks over maps: sort them, so the same input
+	// gives the same report.
+	warnings := append([]string(nil), p.warnings...)
+	sort.Strings(warnings)
+	r := &Report{Estimated: true, Warnings: warnings}
+	byPattern := map[string]*PatternReport{}
+	roots := map[string]map[string]int64{}
+	for li, lp := range p.layers {
+		r.Before.Layers++
+		r.Before.Compressed += lp.size
+		r.Before.Uncompressed += lp.tarSize
+		lr := LayerReport{Index: li, Digest: lp.digest.String(), DiffID: lp.diffID.String(),
+			CompressedBefore: lp.size, UncompressedBefore: lp.tarSize}
+		var droppedTar int64
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			if e.isFile() {
+				r.Before.Files++
+			}
+			if !e.drop {
+				continue
+			}
+			_, promoted := lp.edit.Rename[i]
+			if !promoted {
+				// A promoted target's content stays, under a kept
+				// hardlink's name: the path goes, the bytes do not.
+				droppedTar += e.tarBytes()
+			}
+			if e.wh != notWhiteout {
+				r.WhiteoutsDropped++
+				continue
+			}
+			pr := byPattern[e.why]
+			if pr == nil {
+				pr = &PatternReport{Pattern: e.why}
+				byPattern[e.why] = pr
+				roots[e.why] = map[string]int64{}
+			}
+			if e.isFile() {
+				pr.Files++
+				lr.FilesRemoved++
+			}
+			if !promoted {
+				pr.Bytes += e.size
+				lr.BytesRemoved += e.size
+			}
+			// Every removed tree is listed, even one whose bytes live on
+			// under a promoted link's name.
+			roots[e.why][e.root] += 0
+			if !promoted {
+				roots[e.why][e.root] += e.size
+			}
+		}
+		switch {
+		case lp.empty():
+			r.LayersDropped++
+			lr.Action = LayerDropped
+		case lp.changed:
+			r.LayersRewritten++
+			r.After.Layers++
+			lr.Action = LayerRewritten
+			lr.UncompressedAfter = lp.tarSize - droppedTar
+			if lp.tarSize > 0 {
+				lr.CompressedAfter = int64(float64(lp.size) * float64(lp.tarSize-droppedTar) / float64(lp.tarSize))
+			}
+		default:
+			r.After.Layers++
+			lr.Action = LayerKept
+			lr.UncompressedAfter, lr.CompressedAfter = lp.tarSize, lp.size
+		}
+		r.After.Uncompressed += lr.UncompressedAfter
+		r.After.Compressed += lr.CompressedAfter
+		r.Layers = append(r.Layers, lr)
+		for i := range lp.entries {
+			if e := &lp.entries[i]; e.isFile() && !e.drop {
+				r.After.Files++
+			}
+		}
+	}
+	for _, k := range sortedKeys(byPattern) {
+		pr := byPattern[k]
+		pr.Set = "patterns"
+		if s, _, ok := strings.Cut(pr.Pattern, ": "); ok {
+			pr.Set = s
+		}
+		for path, n := range roots[k] {
+			pr.Paths = append(pr.Paths, PathBytes{Path: path, Bytes: n})
+		}
+		sort.Slice(pr.Paths, func(i, j int) bool {
+			a, b := pr.Paths[i], pr.Paths[j]
+			return a.Bytes > b.Bytes || a.Bytes == b.Bytes && a.Path < b.Path
+		})
+		pr.Largest = pr.Paths[:min(len(pr.Paths), largestPerPattern)]
+		r.Removed = append(r.Removed, *pr)
+	}
+	sort.SliceStable(r.Removed, func(i, j int) bool { return r.Removed[i].Bytes > r.Removed[j].Bytes })
+	bySet := map[string]*SetReport{}
+	for _, pr := range r.Removed {
+		sr := bySet[pr.Set]
+		if sr == nil {
+			sr = &SetReport{Set: pr.Set}
+			bySet[pr.Set] = sr
+		}
+		sr.Files += pr.Files
+		sr.Bytes += pr.Bytes
+	}
+	for _, set := range append(append(AllSets[:len(AllSets):len(AllSets)], OptInSets...), "patterns") {
+		if sr := bySet[set]; sr != nil {
+			r.Sets = append(r.Sets, *sr)
+		}
+	}
+	for _, k := range sortedKeys(p.skipped) {
+		r.Protected = append(r.Protected, *p.skipped[k])
+	}
+	r.Secrets = p.secretStatus()
+	r.Written = p.written()
+	r.Packages = p.sortedPackages()
+	r.PackagesKept = p.packagesKept
+	switch {
+	case p.user == nil:
+		r.User = "root"
+		r.RunsAs = UserReport{Name: "root"}
+	case p.setUser:
+		r.User = fmt.Sprintf("%s (%d:%d)", p.user.name, p.user.uid, p.user.gid)
+		r.RunsAs = UserReport{Name: p.user.name, UID: p.user.uid, GID: p.user.gid, Changed: true, Added: p.user.passwd != nil}
+	default:
+		r.User = p.cfg.Config.User + " (unchanged)"
+		r.RunsAs = UserReport{Name: p.user.name, UID: p.user.uid, GID: p.user.gid}
+	}
+	r.normalize()
+	return r
+}
+
+// finishReport replaces the plan's estimates of each layer by the real
+// figures once Apply has written them: out holds the output layer of each
+// source layer (nil when dropped), sizes their tar sizes; added is
+// imgslim's own layer, if any.
+func (p *Plan) finishReport(out []v1.Layer, sizes []int64, added v1.Layer, addedSize int64) error {
+	r := p.report
+	for i, l := range out {
+		lr := &r.Layers[i]
+		if l == nil {
+			lr.CompressedAfter, lr.UncompressedAfter = 0, 0
+			continue
+		}
+		d, err := l.Digest()
+		if err != nil {
+			return fmt.Errorf("reading layer %d digest: %w", i+1, err)
+		}
+		n, err := l.Size()
+		if err != nil {
+			return fmt.Errorf("reading layer %d size: %w", i+1, err)
+		}
+		lr.CompressedAfter, lr.UncompressedAfter = n, sizes[i]
+		if d.String() != lr.Digest {
+			lr.OutputDigest = d.String()
+			if lr.Action == LayerKept {
+				// A plain tar compressed for its target.
+				lr.Action = LayerRecompressed
+			}
+		}
+	}
+	if added != nil {
+		d, err := added.Digest()
+		if err != nil {
+			return err
+		}
+		n, err := added.Size()
+		if err != nil {
+			return err
+		}
+		r.Layers = append(r.Layers, LayerReport{Index: -1, Action: LayerAdded, OutputDigest: d.String(),
+			CompressedAfter: n, UncompressedAfter: addedSize})
+	}
+	return nil
+}
+
+// root returns the outermost path at or above p that the removal patterns
+// match: the tree the report names.
+func (r *Rules) root(p string) string {
+	if r == nil || r.remove.empty() {
+		return p
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		if ok, _ := r.remove.eval(p[:i]); ok {
+			return p[:i]
+		}
+	}
+	return p
+}
+
+// sortedPackages returns the removed packages, for the report.
+func (p *Plan) sortedPackages() []string {
+	out := append([]string(nil), p.packages...)
+	sort.Strings(out)
+	return out
+}
