@@ -90,8 +90,8 @@ func Analyze(img v1.Image, opts ...Option) (*Analysis, error) {
 			visible += e.size
 			key := "other"
 			switch {
-			case e.drop && strings.Contains(e.why, ": "):
-				key, _, _ = strings.Cut(e.why, ": ")
+			case p.d.dropped(li, i) && strings.Contains(p.d.layers[li].marks[i].why, ": "):
+				key, _, _ = strings.Cut(p.d.layers[li].marks[i].why, ": ")
 			case p.isApplication(e.name):
 				key = "application"
 			}

@@ -43,15 +43,15 @@ func (p *Plan) Apply() (v1.Image, error) {
 	var mu sync.Mutex
 	defer p.removeSpools()
 	for _, i := range largestFirst(p.manifest.Layers) {
-		lp := p.layers[i]
+		lp, ld := p.layers[i], &p.d.layers[i]
 		tarSizes[i] = lp.tarSize
 		switch {
-		case lp.empty():
+		case ld.empty():
 			p.removeSpool(lp)
 			continue
 		// A plain-tar blob bound for a compressed target is compressed:
 		// there is no original compressed blob to keep.
-		case lp.changed, f.Compress && uncompressed(lp.mediaType):
+		case ld.changed, f.Compress && uncompressed(lp.mediaType):
 		default:
 			out[i] = lp.src
 			p.removeSpool(lp)
@@ -61,7 +61,7 @@ func (p *Plan) Apply() (v1.Image, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			l, res, err := p.rewrite(ctx, lp, f)
+			l, res, err := p.rewrite(ctx, lp, ld.edit, f)
 			if err != nil {
 				return fmt.Errorf("rewriting layer %d (%s): %w", i+1, lp.digest, err)
 			}
@@ -130,8 +130,8 @@ func (p *Plan) Apply() (v1.Image, error) {
 	}
 
 	cfg.History = p.history(cfg.History, userLayer != nil)
-	if p.setUser && p.user != nil {
-		cfg.Config.User = fmt.Sprintf("%d:%d", p.user.uid, p.user.gid)
+	if p.d.setUser && p.d.user != nil {
+		cfg.Config.User = fmt.Sprintf("%d:%d", p.d.user.uid, p.d.user.gid)
 	}
 	img, err := newImage(p.manifest.MediaType, p.manifest.Config.MediaType, p.manifest.Annotations, cfg, kept, descs, diffIDs)
 	if err != nil {
@@ -175,7 +175,7 @@ func (p *Plan) history(h []v1.History, userLayer bool) []v1.History {
 			if h[i].EmptyLayer {
 				continue
 			}
-			if p.layers[li].empty() {
+			if p.d.layers[li].empty() {
 				h[i].EmptyLayer = true
 				h[i].Comment = joinComment(h[i].Comment, "imgslim: every file of this layer was removed")
 			}
@@ -242,7 +242,7 @@ func (p *Plan) userLayer(f layers.Format) (v1.Layer, int64, int, error) {
 	for name, target := range p.symlinks {
 		entries[name] = topEntry{hdr: &tar.Header{Typeflag: tar.TypeSymlink, Name: name[1:], Linkname: target, Mode: 0o777, ModTime: mtime, Format: tar.FormatPAX}}
 	}
-	if a := p.user; a != nil && a.passwd != nil {
+	if a := p.d.user; a != nil && a.passwd != nil {
 		file("/etc/passwd", a.passwd)
 		file("/etc/group", a.group)
 		// The home directory, owned by the user and private, as
@@ -278,7 +278,7 @@ func (p *Plan) userLayer(f layers.Format) (v1.Layer, int64, int, error) {
 }
 
 // rewrite rewrites one layer, from its spooled tar when the plan kept one.
-func (p *Plan) rewrite(ctx context.Context, lp *layerPlan, f layers.Format) (_ v1.Layer, _ layers.Result, err error) {
+func (p *Plan) rewrite(ctx context.Context, lp *layerPlan, edit layers.Edit, f layers.Format) (_ v1.Layer, _ layers.Result, err error) {
 	if lp.spool == "" {
 		rc, err := layers.Open(ctx, lp.src, p.o.limit)
 		if err != nil {
@@ -289,7 +289,7 @@ func (p *Plan) rewrite(ctx context.Context, lp *layerPlan, f layers.Format) (_ v
 				err = fmt.Errorf("reading layer: %w", cerr)
 			}
 		}()
-		return layers.RewriteTar(ctx, rc, lp.edit, p.o.workDir, f)
+		return layers.RewriteTar(ctx, rc, edit, p.o.workDir, f)
 	}
 	defer p.removeSpool(lp)
 	file, err := os.Open(lp.spool)
@@ -297,5 +297,5 @@ func (p *Plan) rewrite(ctx context.Context, lp *layerPlan, f layers.Format) (_ v
 		return nil, layers.Result{}, err
 	}
 	defer file.Close()
-	return layers.RewriteTar(ctx, bufio.NewReaderSize(file, 1<<20), lp.edit, p.o.workDir, f)
+	return layers.RewriteTar(ctx, bufio.NewReaderSize(file, 1<<20), edit, p.o.workDir, f)
 }

@@ -8,117 +8,192 @@ import (
 	"github.com/imgslim/imgslim/layers"
 )
 
-// decide marks what each layer drops. The order matters: rules first, then
-// what must stay for the kept files' sake (hardlink targets in lower
-// layers, directories that hold kept files), then whiteouts, which depend
-// on what is left below them.
-func (p *Plan) decide() error {
-	rules := p.o.rules
-	// 1. The rules.
-	for _, lp := range p.layers {
+// decideInput is everything decide reads: the scan's index of every
+// layer, the source's overlay, the user's patterns, the sets' selections,
+// the protections and the user flags. decide writes none of it.
+type decideInput struct {
+	layers []*layerPlan // the scan: entries, captured account files
+	view   *view        // the source's visible filesystem
+	rules  *Rules       // the user's patterns (--remove, --keep)
+	// setRules and setPaths are what the enabled sets selected.
+	setRules map[string]*Rules
+	setPaths map[string]setChoice
+	// protected and protTrees are what the program needs.
+	protected map[string]string
+	protTrees []string
+	user      string   // --user, "" for the default
+	current   string   // the source config's User
+	chown     []string // --chown trees
+}
+
+// mark is decide's verdict on one entry.
+type mark struct {
+	drop bool
+	why  string // the pattern or set that removed it
+	root string // the tree the pattern matched, for the report
+}
+
+// layerDecision is what decide makes of one layer: a verdict per entry
+// and the edit that carries them out.
+type layerDecision struct {
+	marks   []mark
+	edit    layers.Edit
+	changed bool // the layer must be rewritten
+	chowned int  // entries --chown hands to the user
+}
+
+// empty reports whether nothing is left of a layer that had entries.
+func (d *layerDecision) empty() bool {
+	if len(d.marks) == 0 {
+		return false
+	}
+	for _, m := range d.marks {
+		if !m.drop {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *layerDecision) dropEntry(i int) {
+	if d.edit.Drop == nil {
+		d.edit.Drop = map[int]bool{}
+	}
+	d.edit.Drop[i] = true
+}
+
+// decisions is decide's result: per-layer edits, the visible filesystem
+// they leave, the output user, and what the report says of them.
+type decisions struct {
+	layers   []layerDecision
+	kept     *view    // the output's visible filesystem (before imgslim's layer)
+	user     *account // nil: runs as root
+	setUser  bool     // the config's User changes to user
+	skipped  map[string]*Skip
+	warnings []string
+}
+
+// dropped reports whether entry i of layer li goes.
+func (d *decisions) dropped(li, i int) bool { return d.layers[li].marks[i].drop }
+
+// owner returns the uid and gid the output runs as.
+func (d *decisions) owner() (int, int) {
+	if d.user != nil {
+		return d.user.uid, d.user.gid
+	}
+	return 0, 0
+}
+
+// decide works out what each layer drops, from its inputs alone. Each
+// verdict is reached once: the rules and selections, less what is
+// protected or kept; then what must stay for the kept files' sake
+// (hardlink targets, directories that hold kept files); then the
+// whiteouts, judged on the same overlay model as everything else; then
+// the user, and the edits.
+func decide(in decideInput) (*decisions, error) {
+	d := &decisions{layers: make([]layerDecision, len(in.layers)), skipped: map[string]*Skip{}}
+	// 1. The rules and the sets, less what must stay.
+	for li, lp := range in.layers {
+		marks := make([]mark, len(lp.entries))
 		for i := range lp.entries {
 			e := &lp.entries[i]
 			if e.wh != notWhiteout || e.name == "/" {
 				continue
 			}
-			e.drop, e.why, e.root = p.removes(e.name, rules)
+			rm, why, root, skip := in.removes(e.name)
+			marks[i] = mark{drop: rm, why: why, root: root}
+			if _, seen := d.skipped[e.name]; skip != nil && !seen {
+				d.skipped[e.name] = skip
+			}
 		}
+		d.layers[li].marks = marks
 	}
 
 	// 2. A kept hardlink needs its target.
-	p.keepLinkTargets()
+	d.keepLinkTargets(in)
 
 	// 3. A directory that holds a kept file stays, as a .dockerignore
 	// exception keeps its parents.
 	needed := map[string]bool{}
-	for _, lp := range p.layers {
+	for li, lp := range in.layers {
 		for i := range lp.entries {
 			e := &lp.entries[i]
-			if e.drop || e.wh != notWhiteout {
+			if d.dropped(li, i) || e.wh != notWhiteout {
 				continue
 			}
-			for d := path.Dir(e.name); d != "/" && !needed[d]; d = path.Dir(d) {
-				needed[d] = true
+			for dir := path.Dir(e.name); dir != "/" && !needed[dir]; dir = path.Dir(dir) {
+				needed[dir] = true
 			}
 		}
 	}
-	for _, lp := range p.layers {
+	for li, lp := range in.layers {
 		for i := range lp.entries {
-			if e := &lp.entries[i]; e.drop && e.typ == tar.TypeDir && needed[e.name] {
-				e.drop, e.why, e.root = false, "", ""
+			if e := &lp.entries[i]; d.dropped(li, i) && e.typ == tar.TypeDir && needed[e.name] {
+				d.layers[li].marks[i] = mark{}
 			}
 		}
 	}
 
 	// 4. A whiteout that hid something before and hides nothing now goes:
 	// its target's bytes are gone, and so should the marker be.
-	before, after := lowest{}, lowest{}
-	for li, lp := range p.layers {
-		for i := range lp.entries {
-			e := &lp.entries[i]
-			if e.wh == notWhiteout {
-				continue
-			}
-			if before.hides(e, li) && !after.hides(e, li) {
-				e.drop, e.why, e.root = true, "", e.name
-			}
-		}
-		for i := range lp.entries {
-			e := &lp.entries[i]
-			if e.wh != notWhiteout {
-				continue
-			}
-			before.add(e.name, li)
-			if !e.drop {
-				after.add(e.name, li)
-			}
-		}
-	}
+	d.dropIdleWhiteouts(in)
 
 	// A whiteout that goes may be what a (hostile) hardlink names.
-	p.keepLinkTargets()
+	d.keepLinkTargets(in)
 
 	// 5. The user, and with it the owner of --chown trees, from the files
 	// the output keeps.
-	p.kept = newViewOf(p.layers, func(e *entry) bool { return !e.drop })
-	if err := p.decideUser(); err != nil {
-		return err
+	d.kept = newViewOf(in.layers, func(li, i int) bool { return !d.dropped(li, i) })
+	passwd := visibleFile(d.kept, in.layers, func(lp *layerPlan) *captured { return lp.passwd }, "/etc/passwd")
+	group := visibleFile(d.kept, in.layers, func(lp *layerPlan) *captured { return lp.group }, "/etc/group")
+	var err error
+	var warn string
+	if d.user, d.setUser, warn, err = decideUser(in.user, in.current, len(in.chown) > 0, passwd, group); err != nil {
+		return nil, err
 	}
+	if warn != "" {
+		d.warnings = append(d.warnings, warn)
+	}
+	d.edits(in)
+	return d, nil
+}
+
+// edits turns the verdicts into each layer's edit: what it drops, and
+// whose the --chown trees are.
+func (d *decisions) edits(in decideInput) {
 	var chown []string
-	for _, c := range p.o.chown {
+	for _, c := range in.chown {
 		chown = append(chown, layers.Clean(c))
 	}
-	uid, gid := p.owner()
-	for _, lp := range p.layers {
+	uid, gid := d.owner()
+	for li, lp := range in.layers {
+		ld := &d.layers[li]
 		chowned := false
 		for i := range lp.entries {
 			e := &lp.entries[i]
 			// Ownership goes by the name the entry is written under.
 			name := e.name
-			if to, ok := lp.edit.Rename[i]; ok {
+			if to, ok := ld.edit.Rename[i]; ok {
 				name = to
-				lp.changed = true
-			} else if e.drop {
-				if lp.edit.Drop == nil {
-					lp.edit.Drop = map[int]bool{}
-				}
-				lp.edit.Drop[i] = true
-				lp.changed = true
+				ld.changed = true
+			} else if ld.marks[i].drop {
+				ld.dropEntry(i)
+				ld.changed = true
 				continue
-			} else if lp.edit.Drop[i] {
+			} else if ld.edit.Drop[i] {
 				continue // a promoted link: its target is written in its place
 			}
 			for _, c := range chown {
 				if layers.Within(name, c) {
 					chowned = true
-					lp.chowned++
+					ld.chowned++
 					break
 				}
 			}
 		}
 		if chowned {
-			lp.changed = true
-			lp.edit.Owner = func(name string) (int, int, bool) {
+			ld.changed = true
+			ld.edit.Owner = func(name string) (int, int, bool) {
 				for _, c := range chown {
 					if layers.Within(name, c) {
 						return uid, gid, true
@@ -128,17 +203,60 @@ func (p *Plan) decide() error {
 			}
 		}
 	}
-	return nil
+}
+
+// dropIdleWhiteouts drops the whiteouts (and opaque markers) that hid
+// something in the source and hide nothing in the output: both judged on
+// the overlay of the layers below, built one layer at a time, the
+// source's with every entry and the output's with what is kept.
+func (d *decisions) dropIdleWhiteouts(in decideInput) {
+	src, out := emptyView(), emptyView()
+	for li, lp := range in.layers {
+		for i := range lp.entries {
+			e := &lp.entries[i]
+			if e.wh == notWhiteout {
+				continue
+			}
+			if src.hides(e) && !out.hides(e) {
+				d.layers[li].marks[i] = mark{drop: true, root: e.name}
+			}
+		}
+		src.overlay(li, lp, nil)
+		out.overlay(li, lp, func(li, i int) bool { return !d.dropped(li, i) })
+	}
+}
+
+// removes reports whether the user's rules or a selection remove name,
+// and which, unless name must stay: then skip says which rule matched a
+// protected path, for the report.
+func (in *decideInput) removes(name string) (rm bool, why, root string, skip *Skip) {
+	rules := in.rules
+	if rm, why = rules.Removes(name); rm {
+		root = rules.root(name)
+	} else {
+		rm, why, root = setRemoves(in.setRules, in.setPaths, name)
+	}
+	if !rm || rules.Keeps(name) {
+		// --keep beats every removal, the built-in sets' included.
+		return false, "", "", nil
+	}
+	if reason, ok := protectedWhy(in.protected, in.protTrees, name); ok {
+		return false, "", "", &Skip{Path: name, Rule: why, Why: reason}
+	}
+	return true, why, root, nil
 }
 
 // linkRef is a hardlink and the entry it names: the latest entry of that
 // name before it in its layer (same), or else the topmost one below.
 type linkRef struct {
-	lp    *layerPlan
-	link  int // ordinal of the hardlink in lp
-	same  int // ordinal of the target in lp, or -1
-	lower *entry
+	li    int // the layer of the link
+	link  int // ordinal of the hardlink in its layer
+	same  int // ordinal of the target in the link's layer, or -1
+	lower entryRef
 }
+
+// entryRef names entry i of layer li.
+type entryRef struct{ li, i int }
 
 // keepLinkTargets makes sure no kept hardlink dangles. A target in a lower
 // layer cannot move, so it stays. A target in the link's own layer is
@@ -147,69 +265,71 @@ type linkRef struct {
 // stays is settled first, to a fixed point (a kept target can be a link
 // that needs its own target), so that no rename is decided for a target
 // that stays after all.
-func (p *Plan) keepLinkTargets() {
+func (d *decisions) keepLinkTargets(in decideInput) {
 	var refs []linkRef
-	latest := map[string]*entry{}
-	for _, lp := range p.layers {
+	latest := map[string]entryRef{}
+	for li, lp := range in.layers {
 		here := map[string]int{}
 		for j := range lp.entries {
 			e := &lp.entries[j]
 			if e.typ == tar.TypeLink {
 				if i, ok := here[e.link]; ok {
-					refs = append(refs, linkRef{lp: lp, link: j, same: i})
+					refs = append(refs, linkRef{li: li, link: j, same: i})
 				} else if t, ok := latest[e.link]; ok {
-					refs = append(refs, linkRef{lp: lp, link: j, same: -1, lower: t})
+					refs = append(refs, linkRef{li: li, link: j, same: -1, lower: t})
 				}
 			}
 			here[e.name] = j
 		}
 		for name, j := range here {
-			latest[name] = &lp.entries[j]
+			latest[name] = entryRef{li, j}
 		}
 	}
+	entry := func(r entryRef) *entry { return &in.layers[r.li].entries[r.i] }
+	drop := func(r entryRef) bool { return d.dropped(r.li, r.i) }
 	// A hardlink that a later entry of its layer replaces is never seen
 	// and needs nothing, unless a link before that names it.
-	dead := map[*entry]bool{}
-	for _, lp := range p.layers {
+	dead := map[entryRef]bool{}
+	for li, lp := range in.layers {
 		last := map[string]int{}
 		for j := range lp.entries {
 			last[lp.entries[j].name] = j
 		}
 		for j := range lp.entries {
 			if e := &lp.entries[j]; e.typ == tar.TypeLink && last[e.name] != j {
-				dead[e] = true
+				dead[entryRef{li, j}] = true
 			}
 		}
 	}
 	for _, r := range refs {
-		if r.lower == nil {
-			delete(dead, &r.lp.entries[r.same])
+		if r.same >= 0 {
+			delete(dead, entryRef{r.li, r.same})
 		}
 	}
 	var stale []string // names whose older copy a link keeps
-	keep := func(t *entry, e *entry) {
-		t.drop, t.why, t.root = false, "", ""
-		p.warnings = append(p.warnings, fmt.Sprintf("kept %s: a hardlink (%s) needs it", t.name, e.name))
-		stale = append(stale, t.name)
+	keep := func(t, e entryRef) {
+		d.layers[t.li].marks[t.i] = mark{}
+		d.warnings = append(d.warnings, fmt.Sprintf("kept %s: a hardlink (%s) needs it", entry(t).name, entry(e).name))
+		stale = append(stale, entry(t).name)
 	}
 	// First what stays. A rename is planned only where the target could
 	// move; whether it does is settled below.
 	for changed := true; changed; {
 		changed = false
 		for _, r := range refs {
-			e := &r.lp.entries[r.link]
-			if e.drop || dead[e] {
+			e := entryRef{r.li, r.link}
+			if drop(e) || dead[e] {
 				continue
 			}
-			if r.lower != nil {
-				if r.lower.drop {
+			if r.same < 0 {
+				if drop(r.lower) {
 					keep(r.lower, e)
 					changed = true
 				}
 				continue
 			}
-			t := &r.lp.entries[r.same]
-			if t.drop && !p.movable(r.lp, r.same, r.link) {
+			t := entryRef{r.li, r.same}
+			if drop(t) && !movable(in.view, in.layers[r.li], r.same, r.link) {
 				keep(t, e)
 				changed = true
 			}
@@ -217,9 +337,9 @@ func (p *Plan) keepLinkTargets() {
 		// A copy kept under its name must not show through where the
 		// image had a newer one: the newest stays too.
 		for _, name := range stale {
-			if n, ok := p.view.lookup(name); ok && n.drop {
-				n.drop, n.why, n.root = false, "", ""
-				p.warnings = append(p.warnings, fmt.Sprintf("kept %s: an older copy stays for a hardlink, so the image's own stays over it", name))
+			if n, ok := in.view.lookup(name); ok && drop(entryRef{n.layer, n.idx}) {
+				d.layers[n.layer].marks[n.idx] = mark{}
+				d.warnings = append(d.warnings, fmt.Sprintf("kept %s: an older copy stays for a hardlink, so the image's own stays over it", name))
 				changed = true
 			}
 		}
@@ -227,45 +347,39 @@ func (p *Plan) keepLinkTargets() {
 	}
 	// Then the renames: the first kept link to a dropped target takes it.
 	for _, r := range refs {
-		e := &r.lp.entries[r.link]
-		if e.drop || r.lower != nil || dead[e] {
+		e := entryRef{r.li, r.link}
+		if drop(e) || r.same < 0 || dead[e] {
 			continue
 		}
-		t := &r.lp.entries[r.same]
-		if !t.drop {
+		if !drop(entryRef{r.li, r.same}) {
 			continue
 		}
-		if _, done := r.lp.edit.Rename[r.same]; done {
+		ld := &d.layers[r.li]
+		if _, done := ld.edit.Rename[r.same]; done {
 			continue // later links follow the rename
 		}
-		if r.lp.edit.Rename == nil {
-			r.lp.edit.Rename = map[int]string{}
+		if ld.edit.Rename == nil {
+			ld.edit.Rename = map[int]string{}
 		}
-		if r.lp.edit.Drop == nil {
-			r.lp.edit.Drop = map[int]bool{}
-		}
-		r.lp.edit.Rename[r.same] = e.name
-		r.lp.edit.Drop[r.link] = true
+		ld.edit.Rename[r.same] = entry(e).name
+		ld.dropEntry(r.link)
 	}
 	// An unseen link whose target goes goes too: written, it would dangle.
 	for _, r := range refs {
-		e := &r.lp.entries[r.link]
-		if !dead[e] || e.drop {
+		e := entryRef{r.li, r.link}
+		if !dead[e] || drop(e) {
 			continue
 		}
 		t := r.lower
-		if t == nil {
-			t = &r.lp.entries[r.same]
-			if _, renamed := r.lp.edit.Rename[r.same]; renamed {
+		if r.same >= 0 {
+			t = entryRef{r.li, r.same}
+			if _, renamed := d.layers[r.li].edit.Rename[r.same]; renamed {
 				continue
 			}
 		}
-		if t.drop {
-			if r.lp.edit.Drop == nil {
-				r.lp.edit.Drop = map[int]bool{}
-			}
-			r.lp.edit.Drop[r.link] = true
-			r.lp.changed = true
+		if drop(t) {
+			d.layers[r.li].dropEntry(r.link)
+			d.layers[r.li].changed = true
 		}
 	}
 }
@@ -275,7 +389,7 @@ func (p *Plan) keepLinkTargets() {
 // and nothing between them may touch the link's name (the path, a child,
 // another hardlink to it, or a parent that is not a directory of the
 // image), which the move would reorder.
-func (p *Plan) movable(lp *layerPlan, i, j int) bool {
+func movable(v *view, lp *layerPlan, i, j int) bool {
 	es := lp.entries
 	n := es[j].name
 	if es[i].typ != tar.TypeReg || es[i].name == n {
@@ -289,46 +403,10 @@ func (p *Plan) movable(lp *layerPlan, i, j int) bool {
 		case layers.Within(n, m):
 			// A parent's directory entry only sets its attributes: the
 			// file written before it lands in the same directory.
-			if v, ok := p.view.lookup(m); es[k].typ != tar.TypeDir || ok && v.typ != tar.TypeDir {
+			if v, ok := v.lookup(m); es[k].typ != tar.TypeDir || ok && v.typ != tar.TypeDir {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-// lowest records, for every path, the lowest layer holding it and the
-// lowest layer holding something strictly below it.
-type lowest struct {
-	at, below map[string]int
-}
-
-func (l *lowest) add(name string, layer int) {
-	if l.at == nil {
-		l.at, l.below = map[string]int{}, map[string]int{}
-	}
-	if _, ok := l.at[name]; !ok {
-		l.at[name] = layer
-	}
-	for d := path.Dir(name); ; d = path.Dir(d) {
-		if _, ok := l.below[d]; ok {
-			break // and so are all its parents, from a layer no higher
-		}
-		l.below[d] = layer
-		if d == "/" {
-			break
-		}
-	}
-}
-
-// hides reports whether whiteout e in layer li hides anything recorded.
-func (l *lowest) hides(e *entry, li int) bool {
-	if b, ok := l.below[e.target]; ok && b < li {
-		return true
-	}
-	if e.wh == opaqueWhiteout {
-		return false
-	}
-	a, ok := l.at[e.target]
-	return ok && a < li
 }

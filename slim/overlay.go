@@ -10,17 +10,24 @@ import (
 )
 
 // node is a path as the container sees it: the topmost entry for it after
-// whiteouts, and the layer it comes from.
+// whiteouts, the layer it comes from and its ordinal there.
 type node struct {
 	*entry
 	layer int
+	idx   int
 }
 
 // view is the filesystem the image presents, built from the scanned
-// headers: what a container would see, without extracting anything.
+// headers: what a container would see, without extracting anything. It is
+// the one overlay model: of the source, of the output (the entries the
+// decisions keep), and of the layers below a whiteout.
 type view struct {
 	nodes    map[string]node
 	children map[string]map[string]bool
+}
+
+func emptyView() *view {
+	return &view{nodes: map[string]node{}, children: map[string]map[string]bool{}}
 }
 
 // newView overlays the layers in order, applying whiteouts as the OCI spec
@@ -28,37 +35,51 @@ type view struct {
 // directory's lower children.
 func newView(ls []*layerPlan) *view { return newViewOf(ls, nil) }
 
-// newViewOf is newView of the entries keep accepts (all when keep is nil):
-// the one overlay model, for the source and for the output alike.
-func newViewOf(ls []*layerPlan, keep func(*entry) bool) *view {
-	v := &view{nodes: map[string]node{}, children: map[string]map[string]bool{}}
+// newViewOf is newView of the entries keep accepts (all when keep is nil),
+// keep being given the layer and the entry's ordinal in it.
+func newViewOf(ls []*layerPlan, keep func(li, i int) bool) *view {
+	v := emptyView()
 	for li, lp := range ls {
-		for i := range lp.entries {
-			e := &lp.entries[i]
-			if keep != nil && !keep(e) {
-				continue
-			}
-			switch e.wh {
-			case plainWhiteout:
-				v.remove(e.target)
-			case opaqueWhiteout:
-				for c := range v.children[e.target] {
-					v.remove(c)
-				}
-			}
-		}
-		for i := range lp.entries {
-			e := &lp.entries[i]
-			if e.wh != notWhiteout || e.name == "/" || keep != nil && !keep(e) {
-				continue
-			}
-			if old, ok := v.nodes[e.name]; ok && old.typ == tar.TypeDir && e.typ != tar.TypeDir {
-				v.remove(e.name) // a file over a directory replaces the tree
-			}
-			v.add(e.name, node{entry: e, layer: li})
-		}
+		v.overlay(li, lp, keep)
 	}
 	return v
+}
+
+// overlay puts layer li over v: its whiteouts first, then its entries.
+func (v *view) overlay(li int, lp *layerPlan, keep func(li, i int) bool) {
+	for i := range lp.entries {
+		e := &lp.entries[i]
+		if keep != nil && !keep(li, i) {
+			continue
+		}
+		switch e.wh {
+		case plainWhiteout:
+			v.remove(e.target)
+		case opaqueWhiteout:
+			for c := range v.children[e.target] {
+				v.remove(c)
+			}
+		}
+	}
+	for i := range lp.entries {
+		e := &lp.entries[i]
+		if e.wh != notWhiteout || e.name == "/" || keep != nil && !keep(li, i) {
+			continue
+		}
+		if old, ok := v.nodes[e.name]; ok && old.typ == tar.TypeDir && e.typ != tar.TypeDir {
+			v.remove(e.name) // a file over a directory replaces the tree
+		}
+		v.add(e.name, node{entry: e, layer: li, idx: i})
+	}
+}
+
+// hides reports whether whiteout e, put over v, would hide anything: its
+// target, or for an opaque marker what the directory holds.
+func (v *view) hides(e *entry) bool {
+	if e.wh == opaqueWhiteout {
+		return len(v.children[e.target]) > 0
+	}
+	return v.exists(e.target)
 }
 
 func (v *view) add(name string, n node) {

@@ -21,13 +21,12 @@ type Plan struct {
 	cfg      *v1.ConfigFile
 	manifest *v1.Manifest
 	layers   []*layerPlan
-	user     *account // nil: runs as root
-	setUser  bool     // the config's User changes to user
 	warnings []string
 	report   *Report
+	// d is what decide made of the layers: nil until decided.
+	d *decisions
 
 	view    *view
-	kept    *view // the overlay of what the plan keeps, once decided
 	app     *appContext
 	fetched map[string]blob // image path -> where its content is
 	// setRules are the pattern parts of the enabled sets; setPaths the
@@ -37,7 +36,6 @@ type Plan struct {
 	setPaths  map[string]setChoice
 	protected map[string]string // path -> why it must stay
 	protTrees []string          // trees that must stay whole
-	skipped   map[string]*Skip  // protected paths a rule matched
 	secrets   []Secret
 	// replace holds new contents of files, symlinks new symlinks, that
 	// imgslim writes in its layer on top; headers the scanned headers of
@@ -139,7 +137,7 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	if err := p.chooseSets(); err != nil {
 		return nil, err
 	}
-	if err := p.decide(); err != nil {
+	if p.d, err = decide(p.decideInput()); err != nil {
 		return nil, err
 	}
 	p.report = p.newReport()
@@ -178,4 +176,14 @@ func largestFirst(descs []v1.Descriptor) []int {
 	}
 	sort.SliceStable(order, func(a, b int) bool { return descs[order[a]].Size > descs[order[b]].Size })
 	return order
+}
+
+// decideInput gathers what decide reads from the earlier phases.
+func (p *Plan) decideInput() decideInput {
+	return decideInput{
+		layers: p.layers, view: p.view, rules: p.o.rules,
+		setRules: p.setRules, setPaths: p.setPaths,
+		protected: p.protected, protTrees: p.protTrees,
+		user: p.o.user, current: p.cfg.Config.User, chown: p.o.chown,
+	}
 }

@@ -19,10 +19,16 @@ type Skip struct {
 }
 
 func (p *Plan) isProtected(name string) (string, bool) {
-	if why, ok := p.protected[name]; ok {
+	return protectedWhy(p.protected, p.protTrees, name)
+}
+
+// protectedWhy reports whether name must stay, being one of the protected
+// paths or in one of the protected trees, and why.
+func protectedWhy(protected map[string]string, trees []string, name string) (string, bool) {
+	if why, ok := protected[name]; ok {
 		return why, true
 	}
-	for _, t := range p.protTrees {
+	for _, t := range trees {
 		if layers.Within(name, t) {
 			return "needed at run time (" + t + ")", true
 		}

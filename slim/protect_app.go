@@ -51,8 +51,8 @@ func (p *Plan) newAppContext() *appContext {
 	for _, h := range p.view.list("/home") {
 		homes[h] = true
 	}
-	if c := p.visible(func(lp *layerPlan) *captured { return lp.passwd }, "/etc/passwd"); c != nil {
-		for _, u := range parsePasswd(c.data) {
+	if b := visibleFile(p.view, p.layers, func(lp *layerPlan) *captured { return lp.passwd }, "/etc/passwd"); b != nil {
+		for _, u := range parsePasswd(b) {
 			if h := layers.Clean(u.home); !systemDirs[h] && h != "/nonexistent" && p.view.exists(h) {
 				homes[h] = true
 			}

@@ -19,7 +19,7 @@ func (p *Plan) Report() *Report { return p.report }
 func (p *Plan) newReport() *Report {
 	// Warnings come from walks over maps: sort them, so the same input
 	// gives the same report.
-	warnings := append([]string(nil), p.warnings...)
+	warnings := append(append([]string(nil), p.warnings...), p.d.warnings...)
 	sort.Strings(warnings)
 	r := &Report{Estimated: true, Warnings: warnings}
 	byPattern := map[string]*PatternReport{}
@@ -30,16 +30,17 @@ func (p *Plan) newReport() *Report {
 		r.Before.Uncompressed += lp.tarSize
 		lr := LayerReport{Index: li, Digest: lp.digest.String(), DiffID: lp.diffID.String(),
 			CompressedBefore: lp.size, UncompressedBefore: lp.tarSize}
+		ld := &p.d.layers[li]
 		var droppedTar int64
 		for i := range lp.entries {
-			e := &lp.entries[i]
+			e, m := &lp.entries[i], ld.marks[i]
 			if e.isFile() {
 				r.Before.Files++
 			}
-			if !e.drop {
+			if !m.drop {
 				continue
 			}
-			_, promoted := lp.edit.Rename[i]
+			_, promoted := ld.edit.Rename[i]
 			if !promoted {
 				// A promoted target's content stays, under a kept
 				// hardlink's name: the path goes, the bytes do not.
@@ -49,11 +50,11 @@ func (p *Plan) newReport() *Report {
 				r.WhiteoutsDropped++
 				continue
 			}
-			pr := byPattern[e.why]
+			pr := byPattern[m.why]
 			if pr == nil {
-				pr = &PatternReport{Pattern: e.why}
-				byPattern[e.why] = pr
-				roots[e.why] = map[string]int64{}
+				pr = &PatternReport{Pattern: m.why}
+				byPattern[m.why] = pr
+				roots[m.why] = map[string]int64{}
 			}
 			if e.isFile() {
 				pr.Files++
@@ -65,16 +66,16 @@ func (p *Plan) newReport() *Report {
 			}
 			// Every removed tree is listed, even one whose bytes live on
 			// under a promoted link's name.
-			roots[e.why][e.root] += 0
+			roots[m.why][m.root] += 0
 			if !promoted {
-				roots[e.why][e.root] += e.size
+				roots[m.why][m.root] += e.size
 			}
 		}
 		switch {
-		case lp.empty():
+		case ld.empty():
 			r.LayersDropped++
 			lr.Action = LayerDropped
-		case lp.changed:
+		case ld.changed:
 			r.LayersRewritten++
 			r.After.Layers++
 			lr.Action = LayerRewritten
@@ -91,7 +92,7 @@ func (p *Plan) newReport() *Report {
 		r.After.Compressed += lr.CompressedAfter
 		r.Layers = append(r.Layers, lr)
 		for i := range lp.entries {
-			if e := &lp.entries[i]; e.isFile() && !e.drop {
+			if e := &lp.entries[i]; e.isFile() && !ld.marks[i].drop {
 				r.After.Files++
 			}
 		}
@@ -128,23 +129,24 @@ func (p *Plan) newReport() *Report {
 			r.Sets = append(r.Sets, *sr)
 		}
 	}
-	for _, k := range sortedKeys(p.skipped) {
-		r.Protected = append(r.Protected, *p.skipped[k])
+	for _, k := range sortedKeys(p.d.skipped) {
+		r.Protected = append(r.Protected, *p.d.skipped[k])
 	}
 	r.Secrets = p.secretStatus()
 	r.Written = p.written()
 	r.Packages = p.sortedPackages()
 	r.PackagesKept = p.packagesKept
 	switch {
-	case p.user == nil:
+	case p.d.user == nil:
 		r.User = "root"
 		r.RunsAs = UserReport{Name: "root"}
-	case p.setUser:
-		r.User = fmt.Sprintf("%s (%d:%d)", p.user.name, p.user.uid, p.user.gid)
-		r.RunsAs = UserReport{Name: p.user.name, UID: p.user.uid, GID: p.user.gid, Changed: true, Added: p.user.passwd != nil}
+	case p.d.setUser:
+		u := p.d.user
+		r.User = fmt.Sprintf("%s (%d:%d)", u.name, u.uid, u.gid)
+		r.RunsAs = UserReport{Name: u.name, UID: u.uid, GID: u.gid, Changed: true, Added: u.passwd != nil}
 	default:
 		r.User = p.cfg.Config.User + " (unchanged)"
-		r.RunsAs = UserReport{Name: p.user.name, UID: p.user.uid, GID: p.user.gid}
+		r.RunsAs = UserReport{Name: p.d.user.name, UID: p.d.user.uid, GID: p.d.user.gid}
 	}
 	r.normalize()
 	return r

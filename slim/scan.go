@@ -41,9 +41,6 @@ type entry struct {
 	stored int64  // a sparse file's bytes in the tar stream, about
 	wh     whiteoutKind
 	target string // what a whiteout hides
-	drop   bool
-	why    string // the pattern that removed it
-	root   string // the tree the pattern matched, for the report
 	// What a copy keeps (scratch mode): owner, time, extended attributes
 	// (file capabilities), as PAX records "SCHILY.xattr.NAME".
 	uid, gid int
@@ -91,19 +88,6 @@ type layerPlan struct {
 	edit    layers.Edit
 	changed bool
 	chowned int
-}
-
-// empty reports whether the plan leaves nothing of a layer that had entries.
-func (lp *layerPlan) empty() bool {
-	if len(lp.entries) == 0 {
-		return false
-	}
-	for i := range lp.entries {
-		if !lp.entries[i].drop {
-			return false
-		}
-	}
-	return true
 }
 
 // maxHeld is the most content bytes the scans of one plan keep in memory

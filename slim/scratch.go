@@ -327,7 +327,8 @@ func (a *appContext) argv0() string {
 // droppedBySet reports whether the enabled sets take name out of the
 // application (caches, VCS data, sources, dev dependencies, secrets).
 func (p *Plan) droppedBySet(name string) bool {
-	rm, _, _ := p.removes(name, p.o.rules)
+	in := p.decideInput()
+	rm, _, _, _ := in.removes(name)
 	return rm
 }
 

@@ -205,7 +205,7 @@ func (p *Plan) entryDropped(name string, layer *int) bool {
 		}
 		for i := range lp.entries {
 			if e := &lp.entries[i]; e.name == name && e.wh == notWhiteout {
-				if !e.drop {
+				if !p.d.dropped(li, i) {
 					return false
 				}
 				found = true

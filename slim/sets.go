@@ -65,7 +65,6 @@ func (p *Plan) enabled(set string) bool {
 func (p *Plan) chooseSets() error {
 	p.setRules = map[string]*Rules{}
 	p.setPaths = map[string]setChoice{}
-	p.skipped = map[string]*Skip{}
 	a := p.app
 	if p.enabled(SetCaches) || p.enabled(SetSources) || p.enabled(SetBuildTools) {
 		a.goBin = p.programIsGo()
@@ -115,39 +114,24 @@ func (p *Plan) chooseSets() error {
 	return nil
 }
 
-// removes reports whether the user's rules or an enabled set remove name,
-// and which, unless name must stay.
-func (p *Plan) removes(name string, rules *Rules) (rm bool, why, root string) {
-	if rm, why = rules.Removes(name); rm {
-		root = rules.root(name)
-	} else {
-		rm, why, root = p.setRemoves(name)
-	}
-	if !rm || rules.Keeps(name) {
-		// --keep beats every removal, the built-in sets' included.
-		return false, "", ""
-	}
-	if reason, ok := p.isProtected(name); ok {
-		if _, seen := p.skipped[name]; !seen {
-			p.skipped[name] = &Skip{Path: name, Rule: why, Why: reason}
-		}
-		return false, "", ""
-	}
-	return true, why, root
-}
-
 // setRemoves reports whether an enabled set removes name, why, and the
 // tree the set chose.
 func (p *Plan) setRemoves(name string) (bool, string, string) {
+	return setRemoves(p.setRules, p.setPaths, name)
+}
+
+// setRemoves reports whether a set's patterns (setRules) or the paths the
+// sets chose (setPaths) remove name, why, and the tree chosen.
+func setRemoves(setRules map[string]*Rules, setPaths map[string]setChoice, name string) (bool, string, string) {
 	for _, set := range AllSets {
-		if r := p.setRules[set]; r != nil {
+		if r := setRules[set]; r != nil {
 			if rm, pat := r.Removes(name); rm {
 				return true, set + ": " + pat, r.root(name)
 			}
 		}
 	}
 	for d := name; ; d = path.Dir(d) {
-		if c, ok := p.setPaths[d]; ok && (!c.exact || d == name) {
+		if c, ok := setPaths[d]; ok && (!c.exact || d == name) {
 			return true, c.set + ": " + c.why, d
 		}
 		if d == "/" {

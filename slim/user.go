@@ -222,85 +222,65 @@ func groupID(g string, group []byte) (int, error) {
 	return 0, fmt.Errorf("group %q is not in /etc/group", g)
 }
 
-// visible returns the topmost copy of an account file in the filesystem
-// the output presents: the overlay of what the plan keeps, whiteouts and
-// opaque markers applied as newView applies them, in any archive order.
-func (p *Plan) visible(get func(*layerPlan) *captured, name string) *captured {
-	v := p.kept
-	if v == nil {
-		v = p.view // not decided yet: the source's
-	}
+// visibleFile returns the content of the topmost copy of an account file
+// in the filesystem v presents, whiteouts and opaque markers applied as
+// the overlay applies them, in any archive order; nil when there is none.
+func visibleFile(v *view, ls []*layerPlan, get func(*layerPlan) *captured, name string) []byte {
 	n, ok := v.lookup(name)
 	if !ok || n.typ != tar.TypeReg {
 		return nil
 	}
-	return get(p.layers[n.layer])
+	if c := get(ls[n.layer]); c != nil {
+		return c.data
+	}
+	return nil
 }
 
-func (p *Plan) decideUser() error {
-	current := p.cfg.Config.User
-	want := p.o.user
+// decideUser works out whom the output runs as, from --user (want), the
+// source's User (current) and the account files the output keeps: the
+// account (nil for root), whether the config's User changes, and a
+// warning when it runs as root by request.
+func decideUser(want, current string, chown bool, passwd, group []byte) (_ *account, setUser bool, warning string, _ error) {
 	if name, _, _ := strings.Cut(want, ":"); want != "" && name == "" {
-		return fmt.Errorf("bad user %q: empty name", want)
+		return nil, false, "", fmt.Errorf("bad user %q: empty name", want)
 	}
-	p.setUser = true
+	setUser = true
 	switch {
 	case want == "" && !isRoot(current):
 		// Already non-root: the user stays, resolved only to know whom
 		// --chown hands trees to.
-		want, p.setUser = current, false
+		want, setUser = current, false
 	case want == "":
 		want = nonrootName
 	case isRoot(want):
-		p.warnings = append(p.warnings, "the output runs as root (--user root)")
+		warning = "the output runs as root (--user root)"
 		// Root needs no passwd line, but the User still changes when the
 		// image ran as someone else or a group is asked for (0:GID).
 		_, g, hasGID := strings.Cut(want, ":")
 		if isRoot(current) && !hasGID {
-			p.setUser = false
-			return nil
+			return nil, false, warning, nil
 		}
-		p.user = &account{name: "root", home: "/root"}
+		root := &account{name: "root", home: "/root"}
 		if !hasGID {
-			return nil
-		}
-		var group []byte
-		if c := p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"); c != nil {
-			group = c.data
+			return root, true, warning, nil
 		}
 		gid, err := groupID(g, group)
 		if err != nil {
-			return fmt.Errorf("bad user %q: %w", want, err)
+			return nil, false, "", fmt.Errorf("bad user %q: %w", want, err)
 		}
-		p.user.gid = gid
-		return nil
+		root.gid = gid
+		return root, true, warning, nil
 	}
-	var passwd, group []byte
-	if c := p.visible(func(lp *layerPlan) *captured { return lp.passwd }, "/etc/passwd"); c != nil {
-		passwd = c.data
-	}
-	if c := p.visible(func(lp *layerPlan) *captured { return lp.group }, "/etc/group"); c != nil {
-		group = c.data
-	}
-	if !p.setUser {
-		p.user = lookupUser(current, passwd)
-		if p.user == nil && len(p.o.chown) > 0 {
-			return fmt.Errorf("--chown: the image's user %q is not in /etc/passwd", current)
+	if !setUser {
+		a := lookupUser(current, passwd)
+		if a == nil && chown {
+			return nil, false, "", fmt.Errorf("--chown: the image's user %q is not in /etc/passwd", current)
 		}
-		return nil
+		return a, false, "", nil
 	}
 	a, err := resolveUser(want, passwd, group)
 	if err != nil {
-		return err
+		return nil, false, "", err
 	}
-	p.user = a
-	return nil
-}
-
-// owner returns the uid and gid the output runs as.
-func (p *Plan) owner() (int, int) {
-	if p.user != nil {
-		return p.user.uid, p.user.gid
-	}
-	return 0, 0
+	return a, true, "", nil
 }

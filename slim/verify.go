@@ -43,7 +43,7 @@ func (p *Plan) written() []WrittenPath {
 	for _, name := range sortedKeys(p.symlinks) {
 		w = append(w, WrittenPath{Path: name, Why: "symlink reset, as update-alternatives would"})
 	}
-	if a := p.user; a != nil && a.passwd != nil {
+	if a := p.d.user; a != nil && a.passwd != nil {
 		w = append(w, WrittenPath{Path: "/etc/passwd", Why: "the output user " + a.name},
 			WrittenPath{Path: "/etc/group", Why: "the output user's group"},
 			WrittenPath{Path: a.home, Why: "the output user's home"})
