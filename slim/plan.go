@@ -47,7 +47,6 @@ type Plan struct {
 	packages     []string
 	packagesKept map[string]string
 	needs        map[string]string // what the packages set keeps, by id, with why
-	purged       bool              // the package sets ran
 }
 
 // setChoice is a path a rule set removes, and why. An exact choice takes

@@ -8,11 +8,14 @@ import (
 	"github.com/imgslim/imgslim/slim/npm"
 )
 
-// chooseDevDeps removes the packages `npm prune --omit=dev` would, for
+// devDepsSet removes the packages `npm prune --omit=dev` would, for
 // every npm project in the image (a package-lock.json or
 // npm-shrinkwrap.json outside node_modules, with node_modules beside it),
 // and the node_modules/.bin links into them.
-func (p *Plan) chooseDevDeps() error {
+type devDepsSet struct{}
+
+func (devDepsSet) choose(p *Plan) (*selection, error) {
+	sel := newSelection(SetDevDeps)
 	for name := range p.view.nodes {
 		base := path.Base(name)
 		if base != "package-lock.json" && base != "npm-shrinkwrap.json" || strings.Contains(name, "/node_modules/") {
@@ -34,25 +37,25 @@ func (p *Plan) chooseDevDeps() error {
 		manifest, _ := p.content(path.Join(root, "package.json"))
 		dirs, err := npm.DevOnly(lock, manifest)
 		if err != nil {
-			p.warnings = append(p.warnings, fmt.Sprintf("devdeps: skipping %s: %v", name, err))
+			sel.warnings = append(sel.warnings, fmt.Sprintf("devdeps: skipping %s: %v", name, err))
 			continue
 		}
 		removed := map[string]bool{}
 		for _, d := range dirs {
 			abs := path.Join(root, d)
 			if p.view.exists(abs) {
-				p.setPaths[abs] = setChoice{set: SetDevDeps, why: "dev dependency in " + name}
+				sel.paths[abs] = setChoice{set: SetDevDeps, why: "dev dependency in " + name}
 				removed[abs] = true
 			}
 		}
-		p.removeBinLinks(root, removed, name)
+		p.removeBinLinks(root, removed, name, sel)
 	}
-	return nil
+	return sel, nil
 }
 
 // removeBinLinks drops the .bin symlinks that point into removed packages,
 // as npm prune does.
-func (p *Plan) removeBinLinks(root string, removed map[string]bool, lock string) {
+func (p *Plan) removeBinLinks(root string, removed map[string]bool, lock string, sel *selection) {
 	if len(removed) == 0 {
 		return
 	}
@@ -66,7 +69,7 @@ func (p *Plan) removeBinLinks(root string, removed map[string]bool, lock string)
 		}
 		for d := t; d != "/" && d != "."; d = path.Dir(d) {
 			if removed[d] {
-				p.setPaths[name] = setChoice{set: SetDevDeps, why: "dev dependency in " + lock}
+				sel.paths[name] = setChoice{set: SetDevDeps, why: "dev dependency in " + lock}
 				return
 			}
 		}

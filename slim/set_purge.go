@@ -12,25 +12,27 @@ import (
 	"github.com/imgslim/imgslim/slim/dpkg"
 )
 
-// chooseBuildTools removes the build toolchain the package manager
+// packageDBSet removes the build toolchain the package manager
 // installed, with what only it needed, as `apt-get purge … && apt-get
 // autoremove --purge` (or `apk del`) would, and edits the package
 // databases to match. A package that holds a file the program needs stays.
-func (p *Plan) chooseBuildTools() error {
-	if p.purged {
-		return nil
-	}
-	p.purged = true
+//
+// It is the packages set, and serves the docs and buildtools sets too:
+// chooseSets runs it once (setOrder).
+type packageDBSet struct{}
+
+func (packageDBSet) choose(p *Plan) (*selection, error) {
+	sel := newSelection(SetPackages)
 	if status, ok := p.content("/var/lib/dpkg/status"); ok {
-		return p.purgeDpkg(status)
+		return sel, p.purgeDpkg(status, sel)
 	}
 	if installed, ok := p.content(apk.InstalledPath); ok && (p.enabled(SetBuildTools) || p.enabled(SetPackages)) {
-		return p.purgeApk(installed)
+		return sel, p.purgeApk(installed, sel)
 	}
 	if len(p.o.keepPackages) > 0 {
-		return fmt.Errorf("--keep-package: the image has no dpkg or apk database")
+		return nil, fmt.Errorf("--keep-package: the image has no dpkg or apk database")
 	}
-	return nil
+	return sel, nil
 }
 
 // Package managers of language ecosystems: they install an application's
@@ -70,7 +72,7 @@ func (p *Plan) realPath(name string) string {
 	return path.Join(dir, path.Base(name))
 }
 
-func (p *Plan) purgeDpkg(status []byte) error {
+func (p *Plan) purgeDpkg(status []byte, sel *selection) error {
 	ext, _ := p.content("/var/lib/apt/extended_states")
 	lists := map[string][]byte{}
 	var infoNames []string
@@ -122,7 +124,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 	for range 8 {
 		db, err := dpkg.Parse(status, manual(ext, keep))
 		if err != nil {
-			p.warnings = append(p.warnings, fmt.Sprintf("buildtools: skipping dpkg: %v", err))
+			sel.warnings = append(sel.warnings, fmt.Sprintf("buildtools: skipping dpkg: %v", err))
 			return nil
 		}
 		res = db.PurgeIDs(func(id string) bool {
@@ -135,7 +137,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 			if f, ok := holds[name]; ok && !keep[name] {
 				keep[name] = true
 				grew = true
-				p.warnings = append(p.warnings, fmt.Sprintf("buildtools: kept package %s: it holds %s, which the program needs", name, f))
+				sel.warnings = append(sel.warnings, fmt.Sprintf("buildtools: kept package %s: it holds %s, which the program needs", name, f))
 			}
 		}
 		if !grew {
@@ -147,7 +149,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 	}
 	files, err := res.Files(lists)
 	if err != nil {
-		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: skipping dpkg: %v", err))
+		sel.warnings = append(sel.warnings, fmt.Sprintf("buildtools: skipping dpkg: %v", err))
 		return nil
 	}
 	owner := ownerOf(res.Removed, lists)
@@ -169,15 +171,15 @@ func (p *Plan) purgeDpkg(status []byte) error {
 			}
 		}
 		// Exact: dpkg removes a directory only once it is empty.
-		p.setPaths[real] = setChoice{set: set, why: "packages purged with dpkg's file lists", exact: true}
-		p.purgeByteCode(real, set)
+		sel.paths[real] = setChoice{set: set, why: "packages purged with dpkg's file lists", exact: true}
+		p.purgeByteCode(real, set, sel)
 	}
 	for _, name := range res.InfoFiles(infoNames) {
-		p.setPaths[path.Join(dpkg.InfoDir, name)] = setChoice{set: p.databaseSet(), why: "packages purged with dpkg's file lists"}
+		sel.paths[path.Join(dpkg.InfoDir, name)] = setChoice{set: p.databaseSet(), why: "packages purged with dpkg's file lists"}
 	}
-	p.replace["/var/lib/dpkg/status"] = res.Status
+	sel.replace["/var/lib/dpkg/status"] = res.Status
 	if res.ExtendedStates != nil {
-		p.replace["/var/lib/apt/extended_states"] = res.ExtendedStates
+		sel.replace["/var/lib/apt/extended_states"] = res.ExtendedStates
 	}
 	// Triggers and alternatives the removed packages registered.
 	triggers := map[string][]byte{}
@@ -188,10 +190,10 @@ func (p *Plan) purgeDpkg(status []byte) error {
 	}
 	write, gone := res.Triggers(triggers)
 	for name, b := range write {
-		p.replace[path.Join(dpkg.TriggersDir, name)] = b
+		sel.replace[path.Join(dpkg.TriggersDir, name)] = b
 	}
 	for _, name := range gone {
-		p.setPaths[path.Join(dpkg.TriggersDir, name)] = setChoice{set: p.databaseSet(), why: "dpkg triggers"}
+		sel.paths[path.Join(dpkg.TriggersDir, name)] = setChoice{set: p.databaseSet(), why: "dpkg triggers"}
 	}
 	admin := map[string][]byte{}
 	for _, name := range p.view.list(dpkg.AltAdminDir) {
@@ -207,31 +209,31 @@ func (p *Plan) purgeDpkg(status []byte) error {
 	}
 	alt, err := res.Alternatives(files, admin, current)
 	if err != nil {
-		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: alternatives: %v", err))
+		sel.warnings = append(sel.warnings, fmt.Sprintf("buildtools: alternatives: %v", err))
 	} else {
 		for _, name := range alt.Remove {
-			p.setPaths[p.realPath(name)] = setChoice{set: p.databaseSet(), why: "alternatives of removed packages"}
+			sel.paths[p.realPath(name)] = setChoice{set: p.databaseSet(), why: "alternatives of removed packages"}
 		}
 		for name, b := range alt.Write {
-			p.replace[name] = b
+			sel.replace[name] = b
 		}
 		for name, target := range alt.Symlinks {
-			p.symlinks[p.realPath(name)] = target
+			sel.symlinks[p.realPath(name)] = target
 		}
 	}
-	p.packages = res.Removed
-	p.packagesKept = map[string]string{}
+	sel.packages = res.Removed
+	sel.packagesKept = map[string]string{}
 	for k := range keep {
 		if p.needs == nil || p.needs[k] == "" && len(p.needsByName(k)) == 0 {
-			p.packagesKept[k] = "holds what the program needs"
+			sel.packagesKept[k] = "holds what the program needs"
 		}
 	}
 	// The packages set says why every package that stays does.
 	for k, v := range p.needs {
-		p.packagesKept[k] = v
+		sel.packagesKept[k] = v
 	}
 	for k, v := range res.Kept {
-		p.packagesKept[k] = v
+		sel.packagesKept[k] = v
 	}
 	return nil
 }
@@ -240,7 +242,7 @@ func (p *Plan) purgeDpkg(status []byte) error {
 // purged package lists, as the package's prerm does (py3clean): the .pyc
 // files are in no file list, and a package directory left holding them
 // would still import, as an empty namespace package.
-func (p *Plan) purgeByteCode(module, set string) {
+func (p *Plan) purgeByteCode(module, set string, sel *selection) {
 	stem, ok := strings.CutSuffix(path.Base(module), ".py")
 	if !ok {
 		return
@@ -249,13 +251,13 @@ func (p *Plan) purgeByteCode(module, set string) {
 	found := false
 	for _, c := range p.view.list(cache) {
 		if b := path.Base(c); strings.HasPrefix(b, stem+".") && strings.HasSuffix(b, ".pyc") {
-			p.setPaths[c] = setChoice{set: set, why: "byte-code of purged Python modules (py3clean)", exact: true}
+			sel.paths[c] = setChoice{set: set, why: "byte-code of purged Python modules (py3clean)", exact: true}
 			found = true
 		}
 	}
 	if found {
 		// Gone once nothing else is left in it.
-		p.setPaths[cache] = setChoice{set: set, why: "byte-code of purged Python modules (py3clean)", exact: true}
+		sel.paths[cache] = setChoice{set: set, why: "byte-code of purged Python modules (py3clean)", exact: true}
 	}
 }
 
@@ -356,11 +358,11 @@ func ownerOf(removed []string, lists map[string][]byte) map[string]string {
 	return out
 }
 
-func (p *Plan) purgeApk(installed []byte) error {
+func (p *Plan) purgeApk(installed []byte, sel *selection) error {
 	world, _ := p.content(apk.WorldPath)
 	db, err := apk.Parse(installed, world)
 	if err != nil {
-		p.warnings = append(p.warnings, fmt.Sprintf("buildtools: skipping apk: %v", err))
+		sel.warnings = append(sel.warnings, fmt.Sprintf("buildtools: skipping apk: %v", err))
 		return nil
 	}
 	ask := func(name string) bool { return p.enabled(SetBuildTools) && apk.BuildTools(name) }
@@ -396,27 +398,27 @@ func (p *Plan) purgeApk(installed []byte) error {
 		if !p.enabled(SetBuildTools) || !apk.BuildTools(res.Owner(f)) && p.needs != nil {
 			set = SetPackages
 		}
-		p.setPaths[real] = setChoice{set: set, why: "packages deleted with apk's database", exact: true}
+		sel.paths[real] = setChoice{set: set, why: "packages deleted with apk's database", exact: true}
 	}
-	p.replace[apk.InstalledPath] = res.Installed
+	sel.replace[apk.InstalledPath] = res.Installed
 	if res.World != nil {
-		p.replace[apk.WorldPath] = res.World
+		sel.replace[apk.WorldPath] = res.World
 	}
 	if b, ok := p.content(apk.TriggersPath); ok {
-		p.replace[apk.TriggersPath] = res.Triggers(b)
+		sel.replace[apk.TriggersPath] = res.Triggers(b)
 	}
 	if b, ok := p.content(apk.ScriptsPath); ok {
 		if nb, err := res.Scripts(b); err == nil {
-			p.replace[apk.ScriptsPath] = nb
+			sel.replace[apk.ScriptsPath] = nb
 		}
 	}
-	p.packages = res.Removed
-	p.packagesKept = map[string]string{}
+	sel.packages = res.Removed
+	sel.packagesKept = map[string]string{}
 	for k, v := range p.needs {
-		p.packagesKept[k] = v
+		sel.packagesKept[k] = v
 	}
 	for k, v := range res.Kept {
-		p.packagesKept[k] = v
+		sel.packagesKept[k] = v
 	}
 	return nil
 }

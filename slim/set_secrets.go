@@ -56,13 +56,28 @@ var (
 	historyArg  = regexp.MustCompile(`(?i)(password|token|secret)=\S`)
 )
 
+// secretsSet removes credential files by name (.env, SSH keys, .netrc,
+// cloud and VCS credentials), and the files findSecrets finds holding a
+// secret.
+type secretsSet struct{}
+
+func (secretsSet) choose(p *Plan) (*selection, error) {
+	sel, err := patternSelection(SetSecrets, []string{"**/.env", "**/.env.*", "**/id_rsa*", "**/id_dsa*", "**/id_ecdsa*", "**/id_ed25519*",
+		"**/.git-credentials", "**/.aws/credentials", "**/.netrc"})
+	if err != nil {
+		return nil, err
+	}
+	p.findSecrets(sel.rules, sel)
+	return sel, nil
+}
+
 // findSecrets notes every secret in the image and, when the secrets set
 // is enabled, removes the files that hold them: files the content scan
 // flagged (in any layer), credential files by name, and credential files
 // that hold a token. Secrets in the config (Env) and history no layer
 // rewrite can take back; they are reported as remaining.
-func (p *Plan) findSecrets() {
-	remove := p.enabled(SetSecrets)
+func (p *Plan) findSecrets(r *Rules, sel *selection) {
+	remove := sel != nil
 	seen := map[string]bool{}
 	note := func(s Secret) {
 		if !seen[s.Where] {
@@ -72,7 +87,7 @@ func (p *Plan) findSecrets() {
 	}
 	choose := func(name, why string) {
 		if remove {
-			p.setPaths[name] = setChoice{set: SetSecrets, why: why}
+			sel.paths[name] = setChoice{set: SetSecrets, why: why}
 		}
 	}
 	file := func(name, rule, what string, line int) {
@@ -114,7 +129,6 @@ func (p *Plan) findSecrets() {
 	}
 
 	// Credential files by name, and token-holding configs.
-	r := p.setRules[SetSecrets]
 	for name, n := range p.view.nodes {
 		if n.typ != tar.TypeReg || seen[name] {
 			continue

@@ -10,6 +10,18 @@ import (
 	"github.com/imgslim/imgslim/layers"
 )
 
+// sourcesSet removes the application's sources whose build output is in
+// the image (see sourcePaths).
+type sourcesSet struct{}
+
+func (sourcesSet) choose(p *Plan) (*selection, error) {
+	sel := newSelection(SetSources)
+	for name, why := range p.sourcePaths(p.app) {
+		sel.paths[name] = setChoice{set: SetSources, why: why}
+	}
+	return sel, nil
+}
+
 // sourcePaths returns the application's sources whose build output is in
 // the image: TypeScript next to its compiled outDir, Go sources beside a Go
 // binary, C and C++ sources and objects beside an ELF program.

@@ -61,7 +61,104 @@ func (p *Plan) enabled(set string) bool {
 	return false
 }
 
-// chooseSets works out what each enabled set removes and what must stay.
+// ruleSet is one built-in rule set: from what the scan, the overlay and
+// protect found (read through the plan), it selects what it removes.
+type ruleSet interface {
+	choose(p *Plan) (*selection, error)
+}
+
+// builtinSets are the sets by name, one file each (set_NAME.go). The
+// package database purge (set_purge.go) serves docs, buildtools and
+// packages, and runs once.
+var builtinSets = map[string]ruleSet{
+	SetCaches:     cachesSet{},
+	SetVCS:        vcsSet{},
+	SetDevDeps:    devDepsSet{},
+	SetSources:    sourcesSet{},
+	SetDocs:       docsSet{},
+	SetBuildTools: buildToolsSet{},
+	SetSecrets:    secretsSet{},
+	SetPackages:   packageDBSet{},
+}
+
+// selection is what a set chose: patterns matched against every path,
+// paths chosen from the image's contents (a directory with its tree,
+// unless exact), and for the package database purge the files imgslim
+// rewrites, the packages removed and kept, with its warnings.
+type selection struct {
+	set          string
+	rules        *Rules
+	paths        map[string]setChoice
+	replace      map[string][]byte
+	symlinks     map[string]string
+	packages     []string
+	packagesKept map[string]string
+	warnings     []string
+}
+
+func newSelection(set string) *selection {
+	return &selection{set: set, paths: map[string]setChoice{}, replace: map[string][]byte{}, symlinks: map[string]string{}}
+}
+
+// patternSelection is the selection of a set made of patterns alone.
+func patternSelection(set string, pats []string) (*selection, error) {
+	sel := newSelection(set)
+	if len(pats) > 0 {
+		r, err := NewRules(pats, nil)
+		if err != nil {
+			return nil, fmt.Errorf("rule set %s: %w", set, err)
+		}
+		sel.rules = r
+	}
+	return sel, nil
+}
+
+// add merges sel into what the plan's sets chose: a later choice of a path
+// replaces an earlier one, as the sets run in AllSets order.
+func (p *Plan) add(sel *selection) {
+	if sel.rules != nil {
+		p.setRules[sel.set] = sel.rules
+	}
+	for k, v := range sel.paths {
+		p.setPaths[k] = v
+	}
+	for k, v := range sel.replace {
+		p.replace[k] = v
+	}
+	for k, v := range sel.symlinks {
+		p.symlinks[k] = v
+	}
+	if sel.packagesKept != nil {
+		p.packages, p.packagesKept = sel.packages, sel.packagesKept
+	}
+	p.warnings = append(p.warnings, sel.warnings...)
+}
+
+// setOrder lists the steps chooseSets runs: the enabled sets in AllSets
+// order, the package database purge after the first set that asks for it
+// (docs or buildtools), or at the end for the packages set alone.
+func (p *Plan) setOrder() []ruleSet {
+	var steps []ruleSet
+	purge := false
+	for _, set := range append(AllSets[:len(AllSets):len(AllSets)], OptInSets...) {
+		switch {
+		case !p.enabled(set):
+		case set == SetPackages:
+			if !purge {
+				steps, purge = append(steps, builtinSets[set]), true
+			}
+		default:
+			steps = append(steps, builtinSets[set])
+			if (set == SetDocs || set == SetBuildTools) && !purge {
+				steps, purge = append(steps, packageDBSet{}), true
+			}
+		}
+	}
+	return steps
+}
+
+// chooseSets works out what must stay, then what each enabled set
+// removes.
 func (p *Plan) chooseSets() error {
 	p.setRules = map[string]*Rules{}
 	p.setPaths = map[string]setChoice{}
@@ -74,42 +171,16 @@ func (p *Plan) chooseSets() error {
 	if err := p.protect(); err != nil {
 		return err
 	}
-	for _, set := range AllSets {
-		if !p.enabled(set) {
-			continue
+	for _, s := range p.setOrder() {
+		sel, err := s.choose(p)
+		if err != nil {
+			return err
 		}
-		if pats := p.setPatterns(set, a); len(pats) > 0 {
-			r, err := NewRules(pats, nil)
-			if err != nil {
-				return fmt.Errorf("rule set %s: %w", set, err)
-			}
-			p.setRules[set] = r
-		}
-		switch set {
-		case SetSources:
-			for name, why := range p.sourcePaths(a) {
-				p.setPaths[name] = setChoice{set: SetSources, why: why}
-			}
-		case SetSecrets:
-			p.findSecrets()
-		case SetDevDeps:
-			if err := p.chooseDevDeps(); err != nil {
-				return err
-			}
-		case SetBuildTools, SetDocs:
-			// One purge serves both: documentation packages go with
-			// the docs set, the toolchain with buildtools.
-			if err := p.chooseBuildTools(); err != nil {
-				return err
-			}
-		}
+		p.add(sel)
 	}
 	if !p.enabled(SetSecrets) {
 		// Secrets are reported even when the set does not remove them.
-		p.findSecrets()
-	}
-	if p.enabled(SetPackages) {
-		return p.chooseBuildTools() // the same purge, with more asked for
+		p.findSecrets(nil, nil)
 	}
 	return nil
 }
