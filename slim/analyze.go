@@ -56,10 +56,14 @@ var categoryNames = []struct{ key, name string }{
 
 // Analyze plans img with every built-in set and reports its breakdown,
 // writing nothing.
-func Analyze(img v1.Image, opts ...Option) (*Analysis, error) {
+func Analyze(img v1.Image, opts ...AnalyzeOption) (*Analysis, error) {
+	o, err := makeAnalyzeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
 	// The closure is read in rounds: from spooled tars, not from the
 	// compressed layers again each round.
-	p, err := NewPlan(img, append(opts, WithSets(AllSets...), WithSpool())...)
+	p, err := NewPlan(img, preset(o), WithSets(AllSets...), withSpool())
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ type DebugReport struct {
 // /bin/sh, or whose shell needs what it lacks, gets no twin.
 func DebugTwin(src, slimmed v1.Image, opts ...Option) (v1.Image, *DebugReport, error) {
 	// Only the source's files are read: no set, no user change.
-	p, err := NewPlan(src, append(opts, WithSets(), WithSpool(), WithUser("root"))...)
+	p, err := NewPlan(src, append(opts[:len(opts):len(opts)], WithSets(), withSpool(), WithUser("root"))...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -31,7 +31,9 @@ const (
 
 // WithDropped calls f for every entry of an index (or of the indexes it
 // nests) that Index and PlanIndex leave out.
-func WithDropped(f func(Dropped)) Option { return func(o *options) { o.dropped = f } }
+func WithDropped(f func(Dropped)) SlimOption {
+	return func(o *options) error { o.dropped = f; return nil }
+}
 
 // drop logs d and hands it to the WithDropped callback.
 func (o *options) drop(d v1.Descriptor, kind, reason string) {

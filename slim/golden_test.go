@@ -85,7 +85,7 @@ func goldenImage(t testing.TB, img v1.Image, opts ...Option) goldenRun {
 
 // goldenDryRun is --dry-run: the plan's report, nothing written.
 func goldenDryRun(t testing.TB, img v1.Image, opts ...Option) goldenRun {
-	p, err := NewPlan(img, append(opts, WithWorkDir(t.TempDir()), WithSpool())...)
+	p, err := NewPlan(img, append(opts, WithWorkDir(t.TempDir()), withSpool())...)
 	if err != nil {
 		return goldenRun{err: err}
 	}
@@ -93,7 +93,7 @@ func goldenDryRun(t testing.TB, img v1.Image, opts ...Option) goldenRun {
 	return goldenRun{digest: "dry-run", reports: []*Report{p.Report()}}
 }
 
-func goldenScratch(t testing.TB, img v1.Image, opts ...Option) goldenRun {
+func goldenScratch(t testing.TB, img v1.Image, opts ...ScratchOption) goldenRun {
 	out, r, err := Scratch(img, append(opts, WithWorkDir(t.TempDir()))...)
 	if err != nil {
 		return goldenRun{err: err}

@@ -148,7 +148,7 @@ func TestHostileLayers(t *testing.T) {
 		{name: "empty blob", layer: newBlobLayer(nil, types.OCIUncompressedLayer, nil), present: nil},
 		{name: "a header claiming 1 TiB is not believed", layer: gz(huge), wantErr: "unexpected EOF"},
 		{name: "a 2 MiB PAX header", layer: gz(paxBomb), wantErr: "tar"},
-		{name: "decompression bomb", layer: gz(tarOf(t, reg("zeros", strings.Repeat("\x00", 8<<20)))), opts: []Option{func(o *options) { o.limit = layers.Limit{Ratio: 10, Floor: 1 << 20} }}, wantErr: "decompression limit"},
+		{name: "decompression bomb", layer: gz(tarOf(t, reg("zeros", strings.Repeat("\x00", 8<<20)))), opts: []Option{SharedOption(func(o *options) error { o.limit = layers.Limit{Ratio: 10, Floor: 1 << 20}; return nil })}, wantErr: "decompression limit"},
 		{name: "bytes after the end marker", layer: gz(append(append([]byte(nil), good...), bytes.Repeat([]byte("trailing"), 1000)...)), rules: []string{"junk"}, present: []string{"/keep"}, absent: []string{"/junk"}},
 		{name: "long names and PAX records", layer: gz(tarOf(t, reg(long, "l"), xattr, global, reg("junk", "j"))), rules: []string{"junk"}, present: []string{"/" + long, "/bin/ping"}},
 		{name: "odd names: newline, escape, invalid UTF-8", layer: gz(tarOf(t, reg("a\nb", "1"), reg("\x1b[2J", "2"), reg("caf\xe9", "3"), reg("junk", "j"))), rules: []string{"junk"}, present: []string{"/a\nb", "/\x1b[2J", "/caf\xe9"}},

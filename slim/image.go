@@ -1,13 +1,13 @@
 package slim
 
-import v1 "github.com/google/go-containerregistry/pkg/v1"
+import "github.com/google/go-containerregistry/pkg/v1"
 
 // Image slims img: it plans from every layer's headers, then rewrites the
 // layers that lose something, several at once.
 func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
 	// Apply follows at once, so the plan keeps each layer's tar: reading
 	// it back costs less than decompressing the layer again.
-	p, err := NewPlan(img, append(opts, WithSpool())...)
+	p, err := NewPlan(img, append(opts[:len(opts):len(opts)], withSpool())...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -19,4 +19,15 @@ func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
 		return nil, nil, err
 	}
 	return out, p.Report(), nil
+}
+
+// DryRun plans img as Image would slim it and returns the report,
+// writing nothing.
+func DryRun(img v1.Image, opts ...Option) (*Report, error) {
+	p, err := NewPlan(img, append(opts[:len(opts):len(opts)], withSpool())...)
+	if err != nil {
+		return nil, err
+	}
+	p.Close()
+	return p.Report(), nil
 }

@@ -32,7 +32,10 @@ func index(idx v1.ImageIndex, depth int, opts []Option) (v1.ImageIndex, []*Repor
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading index: %w", err)
 	}
-	o := makeOptions(opts...)
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
 	out := mutate.IndexMediaType(empty.Index, im.MediaType)
 	var reports []*Report
 	for _, d := range im.Manifests {
@@ -104,7 +107,10 @@ func planIndex(idx v1.ImageIndex, depth int, opts []Option) ([]*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading index: %w", err)
 	}
-	o := makeOptions(opts...)
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
 	var reports []*Report
 	for _, d := range im.Manifests {
 		if d.MediaType.IsIndex() {
@@ -134,7 +140,7 @@ func planIndex(idx v1.ImageIndex, depth int, opts []Option) ([]*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading image %s: %w", d.Digest, err)
 		}
-		p, err := NewPlan(img, append(opts, WithSpool())...)
+		p, err := NewPlan(img, append(opts[:len(opts):len(opts)], withSpool())...)
 		if err != nil {
 			return nil, err
 		}

@@ -61,7 +61,10 @@ type setChoice struct {
 // and decides what each loses.
 func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	start := time.Now()
-	o := makeOptions(opts...)
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)

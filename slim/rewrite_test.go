@@ -205,7 +205,7 @@ func TestImageSparse(t *testing.T) {
 	}
 	// The dry run's estimate of removing the sparse file is no bigger than
 	// the layer.
-	p, err := NewPlan(img, WithRules(mustRules(t, "data.img")), WithWorkDir(t.TempDir()), WithSpool())
+	p, err := NewPlan(img, WithRules(mustRules(t, "data.img")), WithWorkDir(t.TempDir()), withSpool())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestPlanContentCap(t *testing.T) {
 		t.Errorf("got %v, want the cap's error", err)
 	}
 	// A spooled plan holds none of it.
-	p, err := NewPlan(src, WithSets(SetDevDeps), WithWorkDir(t.TempDir()), WithSpool())
+	p, err := NewPlan(src, WithSets(SetDevDeps), WithWorkDir(t.TempDir()), withSpool())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,11 +43,15 @@ type ScratchEntry struct {
 // closure from the image's own files, an interpreter's run-time libraries
 // and the application directory (after the enabled rule sets), the CA
 // bundle, time zones, and distroless's accounts, /tmp and /home/nonroot.
-func Scratch(img v1.Image, opts ...Option) (v1.Image, *ScratchReport, error) {
+func Scratch(img v1.Image, opts ...ScratchOption) (v1.Image, *ScratchReport, error) {
+	o, err := makeScratchOptions(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
 	// The closure is read in rounds and every file copied at the end:
 	// from spooled tars these are reads in place, not passes over
 	// compressed layers.
-	p, err := NewPlan(img, append(opts, WithSpool())...)
+	p, err := NewPlan(img, preset(o), withSpool())
 	if err != nil {
 		return nil, nil, err
 	}

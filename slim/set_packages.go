@@ -36,8 +36,8 @@ import (
 
 // WithKeepPackages names packages the packages set keeps, with what they
 // depend on: "libcurl4", or "libc6:amd64" for one architecture.
-func WithKeepPackages(names ...string) Option {
-	return func(o *options) { o.keepPackages = append(o.keepPackages, names...) }
+func WithKeepPackages(names ...string) SlimOption {
+	return func(o *options) error { o.keepPackages = append(o.keepPackages, names...); return nil }
 }
 
 // runtimeFile reports whether the program loads real (a path of the image,

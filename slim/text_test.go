@@ -127,7 +127,7 @@ func TestTextOutputIsSafe(t *testing.T) {
 			checkSafeText(t, "warnings", h.String(), p.String())
 
 			var got string
-			o := makeOptions(WithLogf(func(format string, args ...any) { got = fmt.Sprintf(format, args...) }))
+			o, _ := makeOptions(WithLogf(func(format string, args ...any) { got = fmt.Sprintf(format, args...) }))
 			o.logf("rewrote %s", tc.raw)
 			if !safeLine(got) {
 				t.Errorf("progress line %q is not safe", got)

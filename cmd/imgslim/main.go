@@ -382,7 +382,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if s.Index != nil {
 			return usagef("--scratch makes one image: pick a platform of %s with --platform", source.Location())
 		}
-		return scratchImage(ctx, c, md, warnf, s, source.Location(), target, twinTarget, workDir, g, append(opts, scratchOptions(c)...), stdout, stderr, start)
+		return scratchImage(ctx, c, md, warnf, s, source.Location(), target, twinTarget, workDir, g, opts, scratchOptions(c, opts), stdout, stderr, start)
 	}
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
@@ -413,12 +413,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 			return err
 		}
 	case c.dryRun:
-		p, err := slim.NewPlan(s.Image, append(opts, slim.WithSpool())...)
+		r, err := slim.DryRun(s.Image, opts...)
 		if err != nil {
 			return err
 		}
-		p.Close()
-		reports = []*slim.Report{p.Report()}
+		reports = []*slim.Report{r}
 	case s.Index != nil:
 		idx, rs, err := slim.Index(s.Index, opts...)
 		if err != nil {
@@ -620,8 +619,15 @@ func chooseSets(list, skip string) ([]string, error) {
 	return out, nil
 }
 
-func scratchOptions(c config) []slim.Option {
-	var opts []slim.Option
+// scratchOptions are the options of Scratch: the slimming options it
+// shares, and its own.
+func scratchOptions(c config, shared []slim.Option) []slim.ScratchOption {
+	var opts []slim.ScratchOption
+	for _, o := range shared {
+		if so, ok := o.(slim.ScratchOption); ok {
+			opts = append(opts, so)
+		}
+	}
 	if c.binary != "" {
 		opts = append(opts, slim.WithBinary(c.binary))
 	}
@@ -641,8 +647,8 @@ func scratchOptions(c config) []slim.Option {
 }
 
 // scratchImage copies the program onto an empty image and writes it.
-func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string), s *locations.Contents, src locations.Location, dst, twinTarget locations.Target, workDir string, g *gates, opts []slim.Option, stdout, stderr io.Writer, start time.Time) error {
-	img, r, err := slim.Scratch(s.Image, opts...)
+func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string), s *locations.Contents, src locations.Location, dst, twinTarget locations.Target, workDir string, g *gates, opts []slim.Option, sopts []slim.ScratchOption, stdout, stderr io.Writer, start time.Time) error {
+	img, r, err := slim.Scratch(s.Image, sopts...)
 	if err != nil {
 		return err
 	}
