@@ -138,25 +138,21 @@ func (p *Plan) Apply() (v1.Image, error) {
 		return nil, fmt.Errorf("assembling image: %w", err)
 	}
 
-	// The real figures replace the plan's estimates.
-	r := p.report
-	r.Estimated = false
-	r.After.Layers = len(kept)
-	r.After.Compressed, r.After.Uncompressed = 0, 0
+	b := &built{out: out, tarSizes: tarSizes, added: userLayer, addedTar: userTar, addedFiles: userFiles, layers: len(kept)}
 	for i, d := range descs {
-		r.After.Compressed += d.Size
-		r.After.Uncompressed += keptSizes[i]
+		b.compressed += d.Size
+		b.uncompressed += keptSizes[i]
 	}
-	r.After.Files += userFiles
 	d, err := img.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("computing digest: %w", err)
 	}
-	r.Digest = d.String()
-	if err := p.finishReport(out, tarSizes, userLayer, userTar); err != nil {
+	b.digest = d.String()
+	b.rewriteSeconds = time.Since(start).Seconds()
+	// The report, once, from the decisions and what was built.
+	if p.report, err = p.newReport(b); err != nil {
 		return nil, err
 	}
-	r.Timings.Rewrite = time.Since(start).Seconds()
 	return img, nil
 }
 

@@ -89,8 +89,9 @@ func goldenDryRun(t testing.TB, img v1.Image, opts ...Option) goldenRun {
 	if err != nil {
 		return goldenRun{err: err}
 	}
+	r := p.Report()
 	p.Close()
-	return goldenRun{digest: "dry-run", reports: []*Report{p.Report()}}
+	return goldenRun{digest: "dry-run", reports: []*Report{r}}
 }
 
 func goldenScratch(t testing.TB, img v1.Image, opts ...ScratchOption) goldenRun {

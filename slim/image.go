@@ -28,6 +28,7 @@ func DryRun(img v1.Image, opts ...Option) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	r := p.Report()
 	p.Close()
-	return p.Report(), nil
+	return r, nil
 }

@@ -144,8 +144,8 @@ func planIndex(idx v1.ImageIndex, depth int, opts []Option) ([]*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.Close()
 		r := p.Report()
+		p.Close()
 		if d.Platform != nil {
 			r.Platform = d.Platform.String()
 		}

@@ -22,7 +22,10 @@ type Plan struct {
 	manifest *v1.Manifest
 	layers   []*layerPlan
 	warnings []string
-	report   *Report
+	// report is built once, by Apply or when a dry run asks (Report).
+	report       *Report
+	sourceDigest string
+	planSeconds  float64
 	// d is what decide made of the layers: nil until decided.
 	d *decisions
 
@@ -142,11 +145,10 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	if p.d, err = decide(p.decideInput()); err != nil {
 		return nil, err
 	}
-	p.report = p.newReport()
 	if d, err := img.Digest(); err == nil {
-		p.report.SourceDigest = d.String()
+		p.sourceDigest = d.String()
 	}
-	p.report.Timings.Plan = time.Since(start).Seconds()
+	p.planSeconds = time.Since(start).Seconds()
 	return p, nil
 }
 

@@ -13,30 +13,68 @@ const (
 	maxListed         = 20
 )
 
-// Report returns the plan's report; after Apply it holds the real figures.
-func (p *Plan) Report() *Report { return p.report }
+// Report returns the plan's report: after Apply, the one built from the
+// decisions and the written layers; before, the projection the decisions
+// give (Estimated), as a dry run reports.
+func (p *Plan) Report() *Report {
+	if p.report == nil {
+		p.report, _ = p.newReport(nil) // without a build, nothing fails
+	}
+	return p.report
+}
 
-func (p *Plan) newReport() *Report {
+// built is what Apply wrote: the output layer of each source layer (nil
+// when dropped) and its tar size, imgslim's own layer, and the assembled
+// image's totals and digest.
+type built struct {
+	out            []v1.Layer
+	tarSizes       []int64
+	added          v1.Layer
+	addedTar       int64
+	addedFiles     int
+	layers         int
+	compressed     int64
+	uncompressed   int64
+	digest         string
+	rewriteSeconds float64
+}
+
+// beforeTotals describes the source image.
+func (p *Plan) beforeTotals() Totals {
+	var t Totals
+	for _, lp := range p.layers {
+		t.Layers++
+		t.Compressed += lp.size
+		t.Uncompressed += lp.tarSize
+		for i := range lp.entries {
+			if lp.entries[i].isFile() {
+				t.Files++
+			}
+		}
+	}
+	return t
+}
+
+// newReport builds the report of the decisions and, when Apply ran, of
+// what it built (b): the real sizes and digests of every layer, else their
+// projection.
+func (p *Plan) newReport(b *built) (*Report, error) {
 	// Warnings come from walks over maps: sort them, so the same input
 	// gives the same report.
 	warnings := append(append([]string(nil), p.warnings...), p.d.warnings...)
 	sort.Strings(warnings)
-	r := &Report{Estimated: true, Warnings: warnings}
+	r := &Report{Estimated: b == nil, Warnings: warnings, SourceDigest: p.sourceDigest}
+	r.Timings.Plan = p.planSeconds
+	r.Before = p.beforeTotals()
 	byPattern := map[string]*PatternReport{}
 	roots := map[string]map[string]int64{}
 	for li, lp := range p.layers {
-		r.Before.Layers++
-		r.Before.Compressed += lp.size
-		r.Before.Uncompressed += lp.tarSize
 		lr := LayerReport{Index: li, Digest: lp.digest.String(), DiffID: lp.diffID.String(),
 			CompressedBefore: lp.size, UncompressedBefore: lp.tarSize}
 		ld := &p.d.layers[li]
 		var droppedTar int64
 		for i := range lp.entries {
 			e, m := &lp.entries[i], ld.marks[i]
-			if e.isFile() {
-				r.Before.Files++
-			}
 			if !m.drop {
 				continue
 			}
@@ -148,17 +186,25 @@ func (p *Plan) newReport() *Report {
 		r.User = p.cfg.Config.User + " (unchanged)"
 		r.RunsAs = UserReport{Name: p.d.user.name, UID: p.d.user.uid, GID: p.d.user.gid}
 	}
+	if b != nil {
+		if err := r.fromBuild(b); err != nil {
+			return nil, err
+		}
+	}
 	r.normalize()
-	return r
+	return r, nil
 }
 
-// finishReport replaces the plan's estimates of each layer by the real
-// figures once Apply has written them: out holds the output layer of each
-// source layer (nil when dropped), sizes their tar sizes; added is
-// imgslim's own layer, if any.
-func (p *Plan) finishReport(out []v1.Layer, sizes []int64, added v1.Layer, addedSize int64) error {
-	r := p.report
-	for i, l := range out {
+// fromBuild gives the report the figures of what Apply wrote: each
+// layer's real sizes and digest, imgslim's own layer, the totals.
+func (r *Report) fromBuild(b *built) error {
+	r.After.Layers = b.layers
+	r.After.Compressed, r.After.Uncompressed = b.compressed, b.uncompressed
+	r.After.Files += b.addedFiles
+	r.Digest = b.digest
+	r.Timings.Rewrite = b.rewriteSeconds
+	sizes, added, addedSize := b.tarSizes, b.added, b.addedTar
+	for i, l := range b.out {
 		lr := &r.Layers[i]
 		if l == nil {
 			lr.CompressedAfter, lr.UncompressedAfter = 0, 0

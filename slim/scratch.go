@@ -399,7 +399,7 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 	}
 	mtime = mtime.UTC()
 
-	rep := &ScratchReport{Program: program, Before: p.report.Before, Warnings: p.warnings}
+	rep := &ScratchReport{Program: program, Before: p.beforeTotals(), Warnings: p.warnings}
 	f := layers.Format{Compress: o.compress, Level: o.level, OCI: true}
 	l, size, err := layers.Write(o.ctx, o.workDir, f, func(tw *tar.Writer) error {
 		gen := []struct {
