@@ -11,6 +11,12 @@ func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// A budget is checked from the decisions, before any layer is
+	// rewritten.
+	if err := p.overBudget(); err != nil {
+		p.Close()
+		return nil, nil, err
+	}
 	out, err := p.Apply()
 	if err != nil {
 		return nil, nil, err

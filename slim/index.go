@@ -1,6 +1,7 @@
 package slim
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -73,6 +74,9 @@ func index(idx v1.ImageIndex, depth int, opts []Option) (v1.ImageIndex, []*Repor
 			}
 			o.logf("slimming %s", platform)
 			slimmed, r, err := Image(img, opts...)
+			if be := (*BudgetError)(nil); errors.As(err, &be) {
+				be.Report.Platform = platform
+			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("slimming %s (%s): %w", platform, d.Digest, err)
 			}

@@ -71,6 +71,7 @@ type options struct {
 	// keepPackages are --keep-package's names (see WithKeepPackages).
 	keepPackages []string
 	limit        layers.Limit
+	maxSize      int64 // WithMaxSize's budget, 0: none
 	// dropped is told of every index entry left out (see WithDropped).
 	dropped func(Dropped)
 }

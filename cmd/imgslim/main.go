@@ -387,6 +387,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
 	}
+	if g.maxSize > 0 && !c.dryRun {
+		// The engine refuses an output that cannot fit before rewriting
+		// a layer; the gate below checks what was built.
+		opts = append(opts, slim.WithMaxSize(g.maxSize))
+	}
 	if locations.PlainLayers(dst, s.Image) {
 		opts = append(opts, slim.WithoutCompression())
 	}
@@ -420,6 +425,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		reports = []*slim.Report{r}
 	case s.Index != nil:
 		idx, rs, err := slim.Index(s.Index, opts...)
+		if over := (*slim.BudgetError)(nil); errors.As(err, &over) {
+			if gerr := overBudget([]*slim.Report{over.Report}); gerr != nil {
+				return gerr
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -451,6 +461,11 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		reports = rs
 	default:
 		img, r, err := slim.Image(s.Image, opts...)
+		if over := (*slim.BudgetError)(nil); errors.As(err, &over) {
+			if gerr := overBudget([]*slim.Report{over.Report}); gerr != nil {
+				return gerr
+			}
+		}
 		if err != nil {
 			return err
 		}
