@@ -8,7 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -227,4 +231,116 @@ func ustarBlock(name string, typ byte, size int64) []byte {
 	}
 	copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
 	return b
+}
+
+// A sparse file the --scratch closure keeps (a 20 GiB disk image holding
+// 20 KB of data, named on the command line) stays sparse: the layer holds
+// its data and a map, not 20 GiB of zeros, and the work directory never
+// holds the zeros either. -short uses 64 MiB.
+func TestHostileScratchSparse(t *testing.T) {
+	tarBin, err := exec.LookPath("tar")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("GNU tar is needed")
+		}
+		t.Skip("no tar")
+	}
+	size := int64(20 << 30)
+	if testing.Short() {
+		size = 64 << 20
+	}
+	for _, format := range []string{"gnu", "posix"} {
+		t.Run(format, func(t *testing.T) {
+			src := t.TempDir()
+			os.MkdirAll(filepath.Join(src, "app"), 0o755)
+			f, err := os.Create(filepath.Join(src, "app", "data.img"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := map[int64]string{}
+			for i := int64(0); i < 20; i++ {
+				off := i * (size / 20)
+				data[off] = strings.Repeat(fmt.Sprintf("chunk %d ", i), 1024/8)
+				if _, err := f.WriteAt([]byte(data[off]), off); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := f.Truncate(size); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			archive := filepath.Join(t.TempDir(), "layer.tar")
+			if out, err := exec.Command(tarBin, "--format="+format, "-S", "-cf", archive, "-C", src, "app/data.img").CombinedOutput(); err != nil {
+				t.Fatalf("tar: %v: %s", err, out)
+			}
+			raw, err := os.ReadFile(archive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(raw) > 1<<20 {
+				t.Fatalf("fixture: GNU tar wrote %d bytes, want a sparse archive", len(raw))
+			}
+			img := testImage(t, v1.Config{Cmd: []string{"/app/server", "--data", "/app/data.img"}, WorkingDir: "/app"},
+				gzLayer(t, dir("app/"), exe("app/server", staticELF())), rawLayer(t, raw))
+			work := t.TempDir()
+			out, rep, err := Scratch(img, WithWorkDir(work))
+			if err != nil {
+				t.Fatalf("Scratch: %v", err)
+			}
+			if rep.After.Uncompressed > 1<<20 {
+				t.Errorf("the scratch layer's tar holds %d bytes for %d bytes of data, want it sparse", rep.After.Uncompressed, 20*1024)
+			}
+			var disk int64
+			filepath.WalkDir(work, func(p string, d os.DirEntry, err error) error {
+				var st syscall.Stat_t
+				if err == nil && syscall.Lstat(p, &st) == nil {
+					disk += st.Blocks * 512
+				}
+				return nil
+			})
+			if disk > 16<<20 {
+				t.Errorf("the work directory holds %d bytes on disk, want the data only", disk)
+			}
+			var listed bool
+			for _, e := range rep.Files {
+				if e.Path == "/app/data.img" {
+					listed = true
+					if e.Size != size {
+						t.Errorf("report: /app/data.img is %d bytes, want its logical size %d", e.Size, size)
+					}
+				}
+			}
+			if !listed {
+				t.Fatalf("/app/data.img is not in the output: %v", rep.Files)
+			}
+			// GNU tar lists the file at its logical size.
+			ls, _ := out.Layers()
+			rc, err := ls[0].Uncompressed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			blob := filepath.Join(t.TempDir(), "out.tar")
+			bf, _ := os.Create(blob)
+			io.Copy(bf, rc)
+			rc.Close()
+			bf.Close()
+			list, err := exec.Command(tarBin, "-tvf", blob, "app/data.img").CombinedOutput()
+			if err != nil || !strings.Contains(string(list), fmt.Sprint(size)) {
+				t.Errorf("GNU tar lists %q (%v), want app/data.img of %d bytes", list, err, size)
+			}
+			if !testing.Short() {
+				return
+			}
+			// Small enough to read whole: the content is the source's.
+			d, ok := find(layerFiles(t, out), "/app/data.img")
+			if !ok || int64(len(d.body)) != size {
+				t.Fatalf("/app/data.img: got %v, %d bytes, want %d", ok, len(d.body), size)
+			}
+			for off, s := range data {
+				if d.body[off:off+int64(len(s))] != s {
+					t.Errorf("/app/data.img at %d: got %q, want %q", off, d.body[off:off+16], s[:16])
+				}
+			}
+		})
+	}
 }

@@ -21,6 +21,9 @@ import (
 type blob struct {
 	path      string
 	off, size int64
+	// sparse: the source entry was a sparse file; path holds its holes
+	// as holes, and a writer keeps them (layers.WriteSparse).
+	sparse bool
 }
 
 // open returns the content.
@@ -94,14 +97,20 @@ func (p *Plan) fetch(names []string) (map[string]blob, error) {
 			_, err := layers.ScanTo(ctx, p.layers[li].src, layers.ScanOptions{Limit: p.o.limit}, func(h *tar.Header, _ int64, r io.Reader) error {
 				name := layers.Clean(h.Name)
 				targets, ok := sources[name]
-				if !ok || h.Typeflag != tar.TypeReg {
+				// An old-GNU sparse entry ('S') is a regular file too.
+				if !ok || h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeGNUSparse {
 					return nil
 				}
 				f, err := os.CreateTemp(dir, path.Base(name)+"-*")
 				if err != nil {
 					return err
 				}
-				n, err := io.Copy(f, r)
+				var n int64
+				if layers.Sparse(h) {
+					n, err = layers.CopyHoles(f, r)
+				} else {
+					n, err = io.Copy(f, r)
+				}
 				if err != nil {
 					f.Close()
 					return fmt.Errorf("reading %s: %w", name, err)
@@ -110,7 +119,7 @@ func (p *Plan) fetch(names []string) (map[string]blob, error) {
 					return err
 				}
 				for _, t := range targets {
-					got[t] = blob{path: f.Name(), size: n}
+					got[t] = blob{path: f.Name(), size: n, sparse: layers.Sparse(h)}
 				}
 				return nil
 			})

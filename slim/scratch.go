@@ -401,7 +401,7 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 
 	rep := &ScratchReport{Program: program, Before: p.beforeTotals(), Warnings: p.warnings}
 	f := layers.Format{Compress: o.compress, Level: o.level, OCI: true}
-	l, size, err := layers.Write(o.ctx, o.workDir, f, func(tw *tar.Writer) error {
+	l, size, err := layers.WriteSparse(o.ctx, o.workDir, f, func(tw *tar.Writer, sparse func(*tar.Header, io.Reader) error) error {
 		gen := []struct {
 			name string
 			typ  byte
@@ -469,6 +469,16 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 					return err
 				}
 				h.Size = b.size
+				if b.sparse {
+					// Kept sparse: its holes are not written out.
+					err := sparse(h, src)
+					src.Close()
+					if err != nil {
+						return fmt.Errorf("writing %s: %w", name, err)
+					}
+					rep.Files = append(rep.Files, ScratchEntry{Path: name, Size: h.Size, Why: all[name]})
+					continue
+				}
 			}
 			if err := tw.WriteHeader(h); err != nil {
 				if src != nil {
