@@ -53,7 +53,7 @@ func Open(ctx context.Context, l v1.Layer, lim Limit) (io.ReadCloser, error) {
 	}
 	// Not every source checks what it serves (an OCI layout's blobs are
 	// plain files), so check the blob against its digest here.
-	rc := &verifier{ReadCloser: blob, h: sha256.New(), want: digest, what: "layer digest"}
+	rc := &verifier{ReadCloser: blob, h: sha256.New(), want: digest, what: "layer digest", size: size}
 	br := bufio.NewReaderSize(rc, 1<<20)
 	magic, err := br.Peek(4)
 	if err != nil && err != io.EOF {
@@ -93,17 +93,24 @@ type verifier struct {
 	what     string
 	deferred bool
 	err      error
+	// size, when set, is the size the descriptor gives: a blob that
+	// hashes right but is longer or shorter than its descriptor says is
+	// refused too (the descriptor is what a registry and a writer trust).
+	size, n int64
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
 	n, err := v.ReadCloser.Read(p)
 	v.h.Write(p[:n])
+	v.n += int64(n)
 	if err == io.EOF {
 		if got := hex.EncodeToString(v.h.Sum(nil)); v.want.Algorithm == "sha256" && got != v.want.Hex {
 			v.err = &mismatchError{what: v.what, got: "sha256:" + got, want: v.want.String()}
-			if !v.deferred {
-				return n, v.err
-			}
+		} else if v.size > 0 && v.n != v.size {
+			v.err = &mismatchError{what: "layer size", got: fmt.Sprintf("%d bytes", v.n), want: fmt.Sprintf("%d bytes, as its descriptor says", v.size)}
+		}
+		if v.err != nil && !v.deferred {
+			return n, v.err
 		}
 	}
 	return n, err
