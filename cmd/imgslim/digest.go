@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
@@ -75,12 +73,11 @@ func pinned(dst locations.Location, digest string) string {
 // checkWritable finds out, before any work, that path cannot be written,
 // rather than fail with the target written.
 func checkWritable(flag, path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".imgslim-*")
-	if err != nil {
+	// A device, a directory or a symlink to one is refused as the write
+	// would refuse it, but now, before the target is written.
+	if err := locations.CheckFile(path); err != nil {
 		return fmt.Errorf("cannot write %s %s: %w", flag, path, err)
 	}
-	f.Close()
-	os.Remove(f.Name())
 	return nil
 }
 

@@ -128,6 +128,8 @@ func describeMode(m fs.FileMode) string {
 		return "socket"
 	case m.IsDir():
 		return "directory"
+	case m.IsRegular():
+		return "regular file"
 	}
 	return "special file"
 }
@@ -154,6 +156,11 @@ func (o *options) checkArchiveTarget(l Location) error {
 	}
 	return checkFileTarget(l.Path)
 }
+
+// CheckFile says whether WriteFile could write path, before any work: it
+// may be a regular file, a symlink to one, or nothing, in a directory
+// that can be written.
+func CheckFile(path string) error { return checkFileTarget(path) }
 
 // WriteFile writes the file at path as the file targets are written:
 // through a temporary file in the same directory, renamed over path only

@@ -80,6 +80,9 @@ func openLayout(ctx context.Context, l Location, dir string, o *options) (*Conte
 		return nil, fmt.Errorf("OCI layout %s holds %d images: name one as %s:%s:TAG (tags: %q)", l.Path, len(found), l.Kind, l.Path, tags)
 	}
 	d := found[0]
+	if !d.MediaType.IsIndex() && !d.MediaType.IsImage() && !d.MediaType.IsSchema1() {
+		return nil, fmt.Errorf("reading %s: %s is a %s, neither an image nor an index", l, d.Digest, d.MediaType)
+	}
 	c := &Contents{}
 	if d.MediaType.IsIndex() {
 		idx, err := ii.ImageIndex(d.Digest)

@@ -19,6 +19,10 @@ import (
 // config would be carried into the output. (Layers are checked as they are
 // read, by the layers package.)
 
+// errSchema1 refuses a Docker schema 1 manifest, which names no config
+// and no diff IDs to check the layers against.
+var errSchema1 = errors.New("manifest has schema version 1 (deprecated since 2017): pull and push it with a current Docker to convert it")
+
 // ErrDigestMismatch is wrapped by the errors of a blob whose content does
 // not have the digest that references it.
 var ErrDigestMismatch = errors.New("digest mismatch")
@@ -135,13 +139,17 @@ func verifyImage(img v1.Image, want *v1.Hash, descType types.MediaType, bs blobS
 		return nil, fmt.Errorf("parsing manifest: %w", err)
 	}
 	if probe.SchemaVersion == 1 {
-		return nil, fmt.Errorf("manifest has schema version 1 (deprecated since 2017): pull and push it with a current Docker to convert it")
+		return nil, errSchema1
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("parsing manifest: %w", err)
 	}
 	m.MediaType = inferManifestType(m, descType)
+	if m.Config.Digest == (v1.Hash{}) {
+		// An index, or something else, under an image's descriptor.
+		return nil, fmt.Errorf("manifest names no config: not an image manifest, although its descriptor says %s", descType)
+	}
 	if err := bs.checkStored("config", m.Config.Digest, m.Config.Size); err != nil {
 		return nil, err
 	}
@@ -244,6 +252,9 @@ func (v *verifiedIndex) Image(h v1.Hash) (v1.Image, error) {
 	d, err := v.child(h)
 	if err != nil {
 		return nil, err
+	}
+	if d.MediaType == types.DockerManifestSchema1 || d.MediaType == types.DockerManifestSchema1Signed {
+		return nil, fmt.Errorf("image %s: %w", h, errSchema1)
 	}
 	if err := v.bs.checkStored("manifest", h, d.Size); err != nil {
 		return nil, err
