@@ -28,6 +28,8 @@ type faults struct {
 	cut       int // send half the blob, then close the connection
 	corrupt   int // change one byte of the blob
 	stall     int // send half the blob, then nothing
+	// slow, when set, is the bytes per second every blob download gets.
+	slow int
 	// Faults of uploads (blob PATCH and PUT requests).
 	upload500 int
 	uploadCut int // read the request, then close the connection unanswered
@@ -47,6 +49,12 @@ func (f *faults) take(n *int) bool {
 		return true
 	}
 	return false
+}
+
+func (f *faults) rate() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.slow
 }
 
 // faultyRegistry is go-containerregistry's in-memory registry on
@@ -117,6 +125,25 @@ func faultyRegistry(t *testing.T, f *faults) string {
 			select {
 			case <-stop:
 			case <-r.Context().Done():
+			}
+		case f.rate() > 0:
+			// A slow link: a sixteenth of a second's bytes at a time.
+			w.WriteHeader(rec.Code)
+			chunk := max(f.rate()/16, 1)
+			for len(body) > 0 {
+				n := min(chunk, len(body))
+				if _, err := w.Write(body[:n]); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				body = body[n:]
+				select {
+				case <-time.After(time.Second / 16):
+				case <-stop:
+					return
+				case <-r.Context().Done():
+					return
+				}
 			}
 		default:
 			w.WriteHeader(rec.Code)
@@ -190,13 +217,19 @@ func TestRegistryFaults(t *testing.T) {
 		{"cut every time", &faults{cut: -1}, "connection lost", 0},
 		{"stalled every time", &faults{stall: -1}, "connection lost", 10 * time.Second},
 		{"corrupted bytes", &faults{corrupt: 1}, "digest mismatch", 0},
+		{"500 every time", &faults{status500: -1}, "500", 0},
+		// 1 KB/s is slow, not stalled: bytes keep coming within the
+		// timeout, so the download completes.
+		{"1 KB/s", &faults{slow: 1024}, "", 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Pushed without faults, then read with them.
 			f := &faults{}
 			host := faultyRegistry(t, f)
 			loc := pushTo(t, host, f, img)
-			f.status500, f.cut, f.corrupt, f.stall = tc.f.status500, tc.f.cut, tc.f.corrupt, tc.f.stall
+			f.mu.Lock()
+			f.status500, f.cut, f.corrupt, f.stall, f.slow = tc.f.status500, tc.f.cut, tc.f.corrupt, tc.f.stall, tc.f.slow
+			f.mu.Unlock()
 
 			ctx := context.Background()
 			start := time.Now()
@@ -217,6 +250,19 @@ func TestRegistryFaults(t *testing.T) {
 			}
 			if tc.within > 0 && time.Since(start) > tc.within {
 				t.Errorf("took %s, want under %s", time.Since(start), tc.within)
+			}
+			if tc.f.slow > 0 {
+				// The blobs came at the slow rate, with the 300 ms
+				// timeout far shorter than each blob's download.
+				var total int64
+				ls, _ := img.Layers()
+				for _, l := range ls {
+					n, _ := l.Size()
+					total += n
+				}
+				if min := time.Duration(total) * time.Second / time.Duration(tc.f.slow); time.Since(start) < min {
+					t.Errorf("took %s for %d bytes, want at least %s: the registry was not slow", time.Since(start), total, min)
+				}
 			}
 		})
 	}
