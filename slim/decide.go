@@ -24,6 +24,10 @@ type decideInput struct {
 	user      string   // --user, "" for the default
 	current   string   // the source config's User
 	chown     []string // --chown trees
+	// For dropping waste (waste.go): --no-waste, whether rewritten layers
+	// are compressed, and the paths imgslim's own layer writes on top.
+	noWaste, compress bool
+	top               []string
 }
 
 // mark is decide's verdict on one entry.
@@ -108,6 +112,9 @@ func decide(in decideInput) (*decisions, error) {
 		}
 		d.layers[li].marks = marks
 	}
+
+	// 1b. What a later layer replaces or deletes (waste.go).
+	d.dropWaste(in)
 
 	// 2. A kept hardlink needs its target.
 	d.keepLinkTargets(in)

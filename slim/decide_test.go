@@ -102,10 +102,17 @@ func TestDecide(t *testing.T) {
 		in:       decideInput{rules: rules([]string{"junk"}, nil)},
 		wantWarn: []string{"kept /junk/lib: a hardlink (/app/lib) needs it"},
 	}, {
+		// /t/b's layer loses nothing else, so its blob (and the waste
+		// in it) stays: see waste.go.
 		name:     "a whiteout whose target goes goes; one whose target stays stays",
-		layers:   [][]entry{{fileE("/t/a", 1), fileE("/t/b", 1)}, {whE("/t", "/t/a"), whE("/t", "/t/b")}},
+		layers:   [][]entry{{fileE("/t/a", 1)}, {fileE("/t/b", 1)}, {whE("/t", "/t/a"), whE("/t", "/t/b")}},
 		in:       decideInput{rules: rules([]string{"t/a"}, nil)},
-		wantDrop: []string{"0:/t/a", "1:/t/.wh.a"},
+		wantDrop: []string{"0:/t/a", "2:/t/.wh.a"},
+	}, {
+		name:     "a deleted copy in a layer rewritten anyway goes, and its whiteout with it",
+		layers:   [][]entry{{fileE("/t/a", 1), fileE("/t/b", 1)}, {whE("/t", "/t/b")}},
+		in:       decideInput{rules: rules([]string{"t/a"}, nil)},
+		wantDrop: []string{"0:/t/a", "0:/t/b", "1:/t/.wh.b"},
 	}, {
 		name:     "an opaque marker over a directory emptied below goes",
 		layers:   [][]entry{{dirE("/o"), fileE("/o/x", 1)}, {opqE("/o"), fileE("/o/new", 1)}},

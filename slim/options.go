@@ -70,6 +70,7 @@ type options struct {
 	created     time.Time
 	// keepPackages are --keep-package's names (see WithKeepPackages).
 	keepPackages []string
+	noWaste      bool // see WithNoWaste
 	limit        layers.Limit
 	maxSize      int64 // WithMaxSize's budget, 0: none
 	// dropped is told of every index entry left out (see WithDropped).

@@ -189,5 +189,6 @@ func (p *Plan) decideInput() decideInput {
 		setRules: p.setRules, setPaths: p.setPaths,
 		protected: p.protected, protTrees: p.protTrees,
 		user: p.o.user, current: p.cfg.Config.User, chown: p.o.chown,
+		noWaste: p.o.noWaste, compress: p.o.compress, top: p.topPaths(),
 	}
 }

@@ -70,6 +70,10 @@ type Report struct {
 	Warnings []string `json:"warnings"`
 	Timings  Timings  `json:"timings"`
 
+	// Waste is what dropping the entries later layers replace or delete
+	// saved (waste.go); nil when nothing was.
+	Waste *WasteReport `json:"waste,omitempty"`
+
 	// Scratch is set by --scratch, Analysis by analyze.
 	Scratch  *ScratchSection  `json:"scratch,omitempty"`
 	Analysis *AnalysisSection `json:"analysis,omitempty"`
@@ -428,6 +432,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 			fmt.Fprintf(&b, "  %s: %s (%s)\n", Sanitize(s.Where), Sanitize(s.What), status)
 		}
+	}
+	if wr := r.Waste; wr != nil {
+		fmt.Fprintf(&b, "\n%s\n", wr.text())
 	}
 	fmt.Fprintf(&b, "\nlayers rewritten: %d, dropped (left empty): %d, whiteouts dropped: %d\n", r.LayersRewritten, r.LayersDropped, r.WhiteoutsDropped)
 	fmt.Fprintf(&b, "runs as: %s\n", Sanitize(r.User))

@@ -88,6 +88,9 @@ func (p *Plan) newReport(b *built) (*Report, error) {
 				r.WhiteoutsDropped++
 				continue
 			}
+			if m.why == wasteWhy {
+				continue // no path goes: Report.Waste counts it
+			}
 			pr := byPattern[m.why]
 			if pr == nil {
 				pr = &PatternReport{Pattern: m.why}
@@ -171,6 +174,7 @@ func (p *Plan) newReport(b *built) (*Report, error) {
 		r.Protected = append(r.Protected, *p.d.skipped[k])
 	}
 	r.Secrets = p.secretStatus()
+	r.Waste = p.wasteReport()
 	r.Written = p.written()
 	r.Packages = p.sortedPackages()
 	r.PackagesKept = p.packagesKept

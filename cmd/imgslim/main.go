@@ -89,6 +89,7 @@ type config struct {
 	binary                     string
 	adds                       []string
 	keepPackages               []string
+	noWaste                    bool
 	digestFile                 string
 	labels, annotations        []string
 	env, unsetEnv              []string
@@ -154,6 +155,7 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.StringArrayVar(&c.adds, "add", nil, "with --scratch: also copy the tree at `PATH` (repeatable), as COPY --from")
 	fs.BoolVar(&c.noTZ, "no-tz", false, "with --scratch: leave out /usr/share/zoneinfo")
 	fs.StringArrayVar(&c.keepPackages, "keep-package", nil, "with the packages set: keep the package `NAME` and what it depends on (repeatable)")
+	fs.BoolVar(&c.noWaste, "no-waste", false, "rewrite every layer holding files a later layer replaces or deletes, to drop them (default: only from layers rewritten anyway, keeping the others' blobs shared)")
 	fs.StringVar(&c.debugTarget, "debug-target", "", "also write the output plus one layer with the source's shell and basic tools to `TARGET`, for docker run --entrypoint sh")
 	fs.StringArrayVar(&c.labels, "label", nil, "set the config label `KEY=VALUE` (repeatable)")
 	fs.StringArrayVar(&c.annotations, "annotation", nil, "set the output's manifest (or index) annotation `KEY=VALUE` (repeatable)")
@@ -248,6 +250,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	}
 	if len(c.keepPackages) > 0 && !slices.Contains(sets, slim.SetPackages) {
 		return usagef("--keep-package goes with the packages set (--sets all,packages)")
+	}
+	if c.noWaste && c.scratch {
+		return usagef("--no-waste rewrites the source's layers: --scratch writes one layer of its own")
 	}
 	g, err := newGates(c)
 	if err != nil {
@@ -377,6 +382,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	}
 	if c.scrub {
 		opts = append(opts, slim.WithScrubHistory())
+	}
+	if c.noWaste {
+		opts = append(opts, slim.WithNoWaste())
 	}
 	if c.scratch {
 		if s.Index != nil {
@@ -611,6 +619,9 @@ func describe(c config) string {
 	}
 	if c.scratch {
 		parts = append(parts, "--scratch")
+	}
+	if c.noWaste {
+		parts = append(parts, "--no-waste")
 	}
 	return strings.Join(parts, " ")
 }
