@@ -64,3 +64,24 @@ func TestMaxSize(t *testing.T) {
 		t.Errorf("WithMaxSize(-1) accepted")
 	}
 }
+
+// A plan that fails leaves nothing in the work directory: not the spools
+// of the layers scanned before the failure, nor the failing layer's.
+func TestFailedPlanLeavesNoSpool(t *testing.T) {
+	good := gzLayer(t, reg("app/a", strings.Repeat("a", 10_000)))
+	bad := rawLayer(t, []byte(strings.Repeat("garbage!", 200)))
+	src := testImage(t, v1.Config{}, good, bad)
+	for name, run := range map[string]func(dir string) error{
+		"Image":   func(dir string) error { _, _, err := Image(src, WithWorkDir(dir), WithJobs(1)); return err },
+		"DryRun":  func(dir string) error { _, err := DryRun(src, WithWorkDir(dir)); return err },
+		"Scratch": func(dir string) error { _, _, err := Scratch(src, WithWorkDir(dir)); return err },
+	} {
+		dir := t.TempDir()
+		if err := run(dir); err == nil {
+			t.Errorf("%s: a layer that is not a tar was accepted", name)
+		}
+		if es, _ := os.ReadDir(dir); len(es) > 0 {
+			t.Errorf("%s: the work directory holds %s", name, es[0].Name())
+		}
+	}
+}

@@ -21,7 +21,12 @@ type Plan struct {
 	cfg      *v1.ConfigFile
 	manifest *v1.Manifest
 	layers   []*layerPlan
-	warnings []string
+	// warnings are the plan's own; protectWarnings and setWarnings those
+	// of the protect and sets phases, which a scratch image does not
+	// share (it finds its own).
+	warnings        []string
+	protectWarnings []string
+	setWarnings     []string
 	// report is built once, by Apply or when a dry run asks (Report).
 	report       *Report
 	sourceDigest string
@@ -61,13 +66,37 @@ type setChoice struct {
 }
 
 // NewPlan reads the headers of every layer of img, several layers at once,
-// and decides what each loses.
+// and decides what each loses: scan and overlay (scanImage), protect and
+// sets (chooseSets), decide.
 func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 	start := time.Now()
 	o, err := makeOptions(opts...)
 	if err != nil {
 		return nil, err
 	}
+	p, err := scanImage(img, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.chooseSets(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if p.d, err = decide(p.decideInput()); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if d, err := img.Digest(); err == nil {
+		p.sourceDigest = d.String()
+	}
+	p.planSeconds = time.Since(start).Seconds()
+	return p, nil
+}
+
+// scanImage is the scan and overlay phases: the config, every layer's
+// index (spooled when o asks), the visible filesystem, and what the
+// entrypoint runs.
+func scanImage(img v1.Image, o *options) (*Plan, error) {
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
@@ -130,6 +159,11 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 		})
 	}
 	if err := g.Wait(); err != nil {
+		for _, lp := range p.layers {
+			if lp != nil {
+				p.removeSpool(lp) // the layers scanned before the failure
+			}
+		}
 		return nil, err
 	}
 	p.view = newView(p.layers)
@@ -139,16 +173,6 @@ func NewPlan(img v1.Image, opts ...Option) (*Plan, error) {
 		}
 	}
 	p.app = p.newAppContext()
-	if err := p.chooseSets(); err != nil {
-		return nil, err
-	}
-	if p.d, err = decide(p.decideInput()); err != nil {
-		return nil, err
-	}
-	if d, err := img.Digest(); err == nil {
-		p.sourceDigest = d.String()
-	}
-	p.planSeconds = time.Since(start).Seconds()
 	return p, nil
 }
 

@@ -158,7 +158,7 @@ func (p *Plan) protectClosure(program string) error {
 	if err != nil {
 		// A program imgslim cannot read (not ELF, not a script) is kept
 		// by name; the rest of the image is judged by the rules alone.
-		p.warnings = append(p.warnings, fmt.Sprintf("cannot work out what %s needs: %v", program, err))
+		p.protectWarnings = append(p.protectWarnings, fmt.Sprintf("cannot work out what %s needs: %v", program, err))
 		return nil
 	}
 	for _, n := range res.Files {
@@ -167,7 +167,7 @@ func (p *Plan) protectClosure(program string) error {
 		}
 	}
 	for _, m := range res.Missing {
-		p.warnings = append(p.warnings, "the source image lacks "+m)
+		p.protectWarnings = append(p.protectWarnings, "the source image lacks "+m)
 	}
 	p.protectRuntime()
 	return nil

@@ -61,7 +61,10 @@ func (p *Plan) beforeTotals() Totals {
 func (p *Plan) newReport(b *built) (*Report, error) {
 	// Warnings come from walks over maps: sort them, so the same input
 	// gives the same report.
-	warnings := append(append([]string(nil), p.warnings...), p.d.warnings...)
+	var warnings []string
+	for _, ws := range [][]string{p.warnings, p.protectWarnings, p.setWarnings, p.d.warnings} {
+		warnings = append(warnings, ws...)
+	}
 	sort.Strings(warnings)
 	r := &Report{Estimated: b == nil, Warnings: warnings, SourceDigest: p.sourceDigest}
 	r.Timings.Plan = p.planSeconds

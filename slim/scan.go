@@ -100,9 +100,10 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, li
 	lp := &layerPlan{src: l, diffID: diffID, files: map[string][]byte{}, headers: map[string]*tar.Header{}}
 	var spoolW io.Writer
 	if spool != "" {
-		f, err := os.Create(spool)
-		if err != nil {
-			return lp, err
+		// Not err: the deferred function below must see the named result.
+		f, cerr := os.Create(spool)
+		if cerr != nil {
+			return lp, cerr
 		}
 		bw := bufio.NewWriterSize(f, 1<<20)
 		defer func() {
@@ -114,6 +115,8 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, li
 			}
 			if err == nil {
 				lp.spool = spool
+			} else {
+				os.Remove(spool) // a failed scan leaves no temp file
 			}
 		}()
 		spoolW = &spoolWriter{w: bw, dir: filepath.Dir(spool)}

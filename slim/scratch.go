@@ -51,20 +51,27 @@ func Scratch(img v1.Image, opts ...ScratchOption) (v1.Image, *ScratchReport, err
 	// The closure is read in rounds and every file copied at the end:
 	// from spooled tars these are reads in place, not passes over
 	// compressed layers.
-	p, err := NewPlan(img, preset(o), withSpool())
+	o.spool = true
+	// Scratch's own flow over the same phases as slimming: scan,
+	// overlay, protect and the sets (which say what leaves the
+	// application), then the copy. Nothing is decided for the source's
+	// layers.
+	p, err := scanImage(img, o)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer p.removeSpools()
+	if err := p.chooseSets(); err != nil {
+		return nil, nil, err
+	}
 	return p.scratch()
 }
 
 func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 	o, a := p.o, p.app
-	// The plan's own warnings speak of slimming the image in place (a
-	// package kept, a library the entrypoint lacks); a scratch image
-	// gets the ones scratch finds.
-	p.warnings = nil
+	// The warnings of protect and the sets (protectWarnings, setWarnings)
+	// speak of slimming the image in place (a package kept, a library the
+	// entrypoint lacks); a scratch image gets the ones scratch finds.
 	program := a.program
 	if o.binary != "" {
 		bin := layers.Clean(o.binary)

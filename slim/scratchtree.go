@@ -185,7 +185,7 @@ func (p *Plan) protectRuntime() {
 	}
 	rt, err := runtimes.Analyze(runtimeFS{p}, runtimes.Command{Argv: argv, Env: p.cfg.Config.Env, Dir: layers.Clean(p.cfg.Config.WorkingDir)})
 	if err != nil {
-		p.warnings = append(p.warnings, fmt.Sprintf("cannot work out what the entrypoint's runtime needs: %v", err))
+		p.protectWarnings = append(p.protectWarnings, fmt.Sprintf("cannot work out what the entrypoint's runtime needs: %v", err))
 		return
 	}
 	protect := func(name, why string) {

@@ -131,7 +131,7 @@ func (p *Plan) add(sel *selection) {
 	if sel.packagesKept != nil {
 		p.packages, p.packagesKept = sel.packages, sel.packagesKept
 	}
-	p.warnings = append(p.warnings, sel.warnings...)
+	p.setWarnings = append(p.setWarnings, sel.warnings...)
 }
 
 // setOrder lists the steps chooseSets runs: the enabled sets in AllSets
