@@ -72,7 +72,8 @@ type options struct {
 	keepPackages []string
 	noWaste      bool // see WithNoWaste
 	limit        layers.Limit
-	maxSize      int64 // WithMaxSize's budget, 0: none
+	maxSize      int64  // WithMaxSize's budget, 0: none
+	version      string // WithVersion's, for a scratch image's history
 	// dropped is told of every index entry left out (see WithDropped).
 	dropped func(Dropped)
 }
@@ -267,6 +268,13 @@ func WithoutTZ() ScratchOnlyOption { return func(o *options) error { o.noTZ = tr
 // (SOURCE_DATE_EPOCH); the default is the source's creation time.
 func WithCreated(t time.Time) ScratchOnlyOption {
 	return func(o *options) error { o.created = t; return nil }
+}
+
+// WithVersion names the imgslim version a Scratch image's history entry
+// records ("imgslim VERSION --scratch PROGRAM"); without it the entry has
+// none.
+func WithVersion(v string) ScratchOnlyOption {
+	return func(o *options) error { o.version = v; return nil }
 }
 
 // withSpool keeps each layer's uncompressed tar in the work directory

@@ -67,3 +67,28 @@ var (
 	_ ScratchOption = WithSets(SetCaches) // Scratch removes what sets remove from the app
 	_ ScratchOption = WithBinary("/app")  // Scratch alone
 )
+
+// WithVersion puts the version in a scratch image's history entry, as
+// the engine writes it (the CLI used to patch it in afterwards).
+func TestScratchVersion(t *testing.T) {
+	img := testImage(t, v1.Config{Cmd: []string{"/app/server"}}, gzLayer(t, exe("app/server", staticELF())))
+	for _, tc := range []struct {
+		opts []ScratchOption
+		want string
+	}{
+		{nil, "imgslim --scratch /app/server"},
+		{[]ScratchOption{WithVersion("v1.2.3 abcdef012345")}, "imgslim v1.2.3 abcdef012345 --scratch /app/server"},
+	} {
+		out, _, err := Scratch(img, append(tc.opts, WithWorkDir(t.TempDir()))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := out.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(cf.History); n != 1 || cf.History[0].CreatedBy != tc.want {
+			t.Errorf("got history %+v, want one entry %q", cf.History, tc.want)
+		}
+	}
+}

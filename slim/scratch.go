@@ -520,7 +520,7 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 		c.Entrypoint, c.Cmd = []string{layers.Clean(o.binary)}, nil
 	}
 	c.Healthcheck, c.OnBuild, c.Shell = nil, nil, nil
-	cfg.History = []v1.History{{Created: cfg.Created, CreatedBy: "imgslim --scratch " + program, Comment: "imgslim"}}
+	cfg.History = []v1.History{{Created: cfg.Created, CreatedBy: scratchCreatedBy(o.version, program), Comment: "imgslim"}}
 	d, err := l.DiffID()
 	if err != nil {
 		return nil, nil, err
@@ -696,4 +696,13 @@ func (p *Plan) versionDirs(d string) []string {
 		}
 	}
 	return out
+}
+
+// scratchCreatedBy is the scratch image's history entry: imgslim, its
+// version when WithVersion gave one, and the program copied.
+func scratchCreatedBy(version, program string) string {
+	if version == "" {
+		return "imgslim --scratch " + program
+	}
+	return "imgslim " + version + " --scratch " + program
 }

@@ -663,6 +663,8 @@ func scratchOptions(c config, shared []slim.Option) []slim.ScratchOption {
 	if c.noTZ {
 		opts = append(opts, slim.WithoutTZ())
 	}
+	// The history entry names the version, as slimming's description does.
+	opts = append(opts, slim.WithVersion(buildVersion().String()))
 	// Reproducible builds' convention for the time of every file.
 	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
 		if sec, err := strconv.ParseInt(v, 10, 64); err == nil {

@@ -141,14 +141,8 @@ func baseName(l locations.Location) string {
 // config applies the config edits to cf, a copy.
 func (m *metadata) config(cf *v1.ConfigFile) (warnings []string) {
 	cf.Created = v1.Time{Time: m.created}
-	// imgslim's own history entry names the version that made the
-	// image (--scratch's is written without it).
-	v := "imgslim " + buildVersion().String() + " "
-	for i, h := range cf.History {
-		if h.Comment == "imgslim" && strings.HasPrefix(h.CreatedBy, "imgslim ") && !strings.HasPrefix(h.CreatedBy, v) {
-			cf.History[i].CreatedBy = v + strings.TrimPrefix(h.CreatedBy, "imgslim ")
-		}
-	}
+	// imgslim's own history entry names its version already: slimming's
+	// through WithDescription, --scratch's through WithVersion.
 	if len(m.labels) > 0 && cf.Config.Labels == nil {
 		cf.Config.Labels = map[string]string{}
 	}
