@@ -22,20 +22,24 @@
 //	sets      sets.go, set_*.go         the built-in rule sets, each a
 //	                                    selection of paths (and package
 //	                                    database edits) to remove
-//	decide    decide.go, user.go        per-layer edits from the rules, the
-//	                                    selections and the protections:
-//	                                    hardlink targets, parent
-//	                                    directories, whiteouts, the user
+//	decide    decide.go, user.go,       per-layer edits, a pure function of
+//	          budget.go                 the scan, the selections and the
+//	                                    protections: hardlink targets,
+//	                                    parent directories, whiteouts, the
+//	                                    user; a size budget checked from them
 //	build     build.go, build_image.go  the layers rewritten, imgslim's own
 //	                                    layer, the image assembled
 //	report    report.go, report_build.go what was removed and why, built
 //	          verify.go                 from the decisions and the build;
 //	                                    the output checked against it
 //
-// Image runs them all for one image, Index for every platform of an
-// index, NewPlan stops before build (a dry run), Analyze reports what the
-// sets would remove, and Scratch (scratch*.go) builds an image from the
-// program's closure over the same scan, overlay and protect.
+// Image (image.go) runs them all for one image, Index (index.go) for
+// every platform of an index, DryRun and PlanIndex stop before build,
+// Analyze (analyze.go) reports what the sets would remove, and Scratch
+// (scratch*.go) is its own flow over the same scan, overlay, protect and
+// sets, copying the program's closure onto an empty image. Each entry
+// point takes its own option set (options.go): Option, ScratchOption,
+// AnalyzeOption.
 //
 // The format readers below it know no images: elfdeps (ELF closures),
 // runtimes (interpreters' run-time files), dpkg, apk and npm (package
