@@ -15,7 +15,9 @@ package dockertest
 //     Debian's packages, started by `bundle exec`;
 //   - PerlApp: a Perl server using JSON::PP, POSIX and a module of its own;
 //   - CapApp: a C server given cap_net_bind_service by setcap, bound to
-//     the privileged port CapAppPort.
+//     the privileged port CapAppPort;
+//   - PhpApp: a PHP app on PHP's built-in server (`php -S ADDR index.php`,
+//     a router script), using the mbstring and sqlite3 extensions.
 
 import (
 	"strconv"
@@ -40,6 +42,9 @@ const (
 	CapAppTag             = "imgslim-test/cap-app:1"
 	CapMultiStageTag      = "imgslim-test/cap-multistage:1"
 	CapAppPort            = 981 // below 1024: binding it needs CAP_NET_BIND_SERVICE
+	PhpAppTag             = "imgslim-test/php-app:1"
+	PhpMultiStageTag      = "imgslim-test/php-multistage:1"
+	PhpAppPort            = 18097
 	aptInstall            = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
 	aptInstallNoRecommend = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
 )
@@ -465,4 +470,88 @@ CMD ["bundle", "exec", "ruby", "app.rb"]
 `,
 	})
 	return RubyMultiStageTag
+}
+
+// phpIndex is PhpApp's router script: the built-in server runs it for
+// every request. "/" stores the greeting of src/Greeting.php in an SQLite
+// database in memory (the sqlite3 extension) and reads it back, upper-cases
+// a multibyte string (mbstring) and reports the uid (posix).
+const phpIndex = `<?php
+require __DIR__ . '/src/Greeting.php';
+
+$path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
+if ($path === '/health') {
+    header('Content-Type: text/plain');
+    echo "ok\n";
+    return true;
+}
+$db = new SQLite3(':memory:');
+$db->exec('CREATE TABLE greetings (text TEXT)');
+$st = $db->prepare('INSERT INTO greetings VALUES (:t)');
+$st->bindValue(':t', Greeting::hello());
+$st->execute();
+header('Content-Type: application/json');
+echo json_encode([
+    'app' => 'php-app',
+    'uid' => posix_getuid(),
+    'gid' => posix_getgid(),
+    'greeting' => $db->querySingle('SELECT text FROM greetings'),
+    'upper' => mb_strtoupper('héllo wörld'),
+    'sqlite' => SQLite3::version()['versionString'],
+    'php' => PHP_VERSION,
+]) . "\n";
+return true;
+`
+
+// phpPackages are the Debian packages PhpApp runs on.
+const phpPackages = "php-cli php-mbstring php-sqlite3"
+
+// PhpApp returns PhpAppTag and its port, building it when missing or
+// stale: Debian's php-cli with mbstring and sqlite3, the app in /app with
+// its tests, run by `php -S 127.0.0.1:PORT index.php` (the address is in
+// the command line: an exec-form CMD expands no $PORT).
+func PhpApp(t testing.TB) (tag string, port int) {
+	t.Helper()
+	base := BaseImage(t)
+	addr := "127.0.0.1:" + strconv.Itoa(PhpAppPort)
+	ensureImage(t, recipe{
+		tag:  PhpAppTag,
+		from: base,
+		files: map[string][]byte{
+			"app/index.php":              []byte(phpIndex),
+			"app/src/Greeting.php":       []byte("<?php\n\nfinal class Greeting\n{\n    public static function hello(): string\n    {\n        return 'hello from php';\n    }\n}\n"),
+			"app/tests/GreetingTest.php": []byte("<?php\nrequire __DIR__ . '/../src/Greeting.php';\nassert(Greeting::hello() === 'hello from php');\necho \"ok\\n\";\n"),
+			"app/README.md":              []byte("# php-app\n\n`php -S 127.0.0.1:18097 index.php`\n"),
+		},
+		dockerfile: `FROM ` + base + `
+RUN ` + aptInstall + phpPackages + ` curl
+WORKDIR /app
+COPY app/ .
+RUN php tests/GreetingTest.php && php -m | grep -qx mbstring && php -m | grep -qx sqlite3
+ENV PORT=` + strconv.Itoa(PhpAppPort) + `
+CMD ["php", "-S", "` + addr + `", "index.php"]
+`,
+	})
+	return PhpAppTag, PhpAppPort
+}
+
+// PhpMultiStage is PhpApp's app on the base image with the PHP packages.
+func PhpMultiStage(t testing.TB) string {
+	t.Helper()
+	base := BaseImage(t)
+	from, _ := PhpApp(t)
+	ensureImage(t, recipe{
+		tag:  PhpMultiStageTag,
+		from: from,
+		dockerfile: `FROM ` + from + ` AS build
+FROM ` + base + `
+RUN ` + aptInstallNoRecommend + phpPackages + ` && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/index.php /app/
+COPY --from=build /app/src /app/src
+ENV PORT=` + strconv.Itoa(PhpAppPort) + `
+CMD ["php", "-S", "127.0.0.1:` + strconv.Itoa(PhpAppPort) + `", "index.php"]
+`,
+	})
+	return PhpMultiStageTag
 }

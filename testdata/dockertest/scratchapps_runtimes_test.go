@@ -22,6 +22,7 @@ func TestRuntimeFixtures(t *testing.T) {
 		{"ruby", RubyApp, RubyMultiStage},
 		{"perl", PerlApp, PerlMultiStage},
 		{"cap", CapApp, CapMultiStage},
+		{"php", PhpApp, PhpMultiStage},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
