@@ -20,6 +20,9 @@ type Need struct {
 	// Except names what a Tree leaves out, relative to it ("ext",
 	// "test/"): build trees and test suites the program never loads.
 	Except []string
+	// Optional: what the program runs without (a library's optional
+	// import). A copy leaves it out; slimming in place keeps it.
+	Optional bool
 }
 
 // Result is what a command needs, as far as the runtimes' own files tell.
@@ -104,6 +107,7 @@ func (a *analyzer) need(n Need) {
 	if ok {
 		n.Tree = n.Tree || old.Tree
 		n.Exec = n.Exec || old.Exec
+		n.Optional = n.Optional && old.Optional
 		n.Why = old.Why
 	}
 	a.needs[n.Path] = n

@@ -1,8 +1,10 @@
 package runtimes
 
 import (
+	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -12,21 +14,32 @@ import (
 // (site, encodings, codecs, io, os…), then what .pth files and the program
 // import. The imports are read statically, transitively, over sys.path:
 // the program's directory, PYTHONPATH, the standard library and
-// lib-dynload, the site directories. A package outside the standard
-// library is kept whole, with its data files, so an import it makes at run
-// time (importlib.import_module, __import__) finds what it holds; so is a
-// package of the standard library. Metadata directories (importlib.metadata
-// reads them) and .pth files are kept.
-
-var (
-	pyImport     = regexp.MustCompile(`(?m)^[ \t]*import[ \t]+([\w. \t,]+)`)
-	pyAppRef     = regexp.MustCompile(`^([A-Za-z_][\w.]*):[A-Za-z_][\w.()]*$`)
-	pyFromImport = regexp.MustCompile(`(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)`)
-)
+// lib-dynload, the site directories; module by module, each with its
+// byte-code, the __init__.py of the packages on its way and their data
+// files (a package reads them from its own directory). Imports inside
+// functions are followed too: they run when the function is called.
+//
+// Two kinds of import are not followed to a module:
+//   - one whose module is computed at run time (importlib.import_module,
+//     __import__ given a variable): the package holding the call is kept
+//     whole, since what it imports can only be its own or what the
+//     program names;
+//   - one of another installed distribution that the importing library
+//     runs without, as its own code says (in a try that catches
+//     ImportError, or in a function of a module that imports it so):
+//     an optional feature (werkzeug's ad-hoc certificates need
+//     cryptography). Such a distribution is kept only when some other
+//     import needs it; otherwise it is named in a warning, and default
+//     mode still protects it.
+// Metadata directories (importlib.metadata reads them) and .pth files are
+// kept.
 
 // pyStartup are imported by the interpreter before the program runs.
 var pyStartup = []string{"site", "os", "stat", "posixpath", "genericpath", "_collections_abc", "_sitebuiltins",
 	"codecs", "io", "abc", "encodings", "sitecustomize", "usercustomize", "sysconfig", "_distutils_hack"}
+
+// pyAppRef is the "module:callable" WSGI and ASGI servers are given.
+var pyAppRef = regexp.MustCompile(`^([A-Za-z_][\w.]*):[A-Za-z_][\w.()]*$`)
 
 // pyStdSkip are the standard library's test suites, GUI and tools: an
 // import of them (a test helper, an optional GUI) is not a server's.
@@ -44,17 +57,24 @@ type pyResolver struct {
 	tag      string   // "cpython-311"
 	kept     map[string]bool
 	parsed   map[string]bool
-	queue    []string // files to parse
+	lists    map[string][]string
+	hard     map[string]bool        // third-party top-levels some import needs
+	optional map[string][]pyPending // third-party top-levels only soft imports name
+	queue    []string               // files to parse
 	tooMany  bool
-	whyStd   string
-	whySites string
+	// interactive: python runs no file, -m or -c: it reads the terminal.
+	interactive     bool
+	interactiveOnly map[string]bool // site's modules
+	whyStd          string
+	whySites        string
 }
 
 // python keeps what a Python program imports.
 func (a *analyzer) python(prog, real string, argv []string, dir string) {
 	prefix := path.Dir(path.Dir(real))
 	base := path.Base(real) // python3.11
-	r := &pyResolver{a: a, kept: map[string]bool{}, parsed: map[string]bool{}}
+	r := &pyResolver{a: a, kept: map[string]bool{}, parsed: map[string]bool{}, lists: map[string][]string{},
+		hard: map[string]bool{}, optional: map[string][]pyPending{}}
 	r.whyStd = "Python's standard library (" + base + ")"
 	r.whySites = "Python's installed packages"
 	for _, pfx := range []string{prefix, path.Join(prefix, "local")} {
@@ -93,6 +113,8 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 		}
 	}
 	r.dynload = path.Join(r.stdlib, "lib-dynload")
+	r.interactiveOnly = map[string]bool{path.Join(r.stdlib, "site.py"): true, path.Join(r.stdlib, "_sitebuiltins.py"): true}
+	r.interactive = true
 	// os.py is the landmark the interpreter finds its prefix by,
 	// lib-dynload the one of its exec prefix.
 	a.need(Need{Path: r.stdlib, Why: r.whyStd})
@@ -113,10 +135,12 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 		case w == "-c":
 			if i+1 < len(argv) {
 				code = argv[i+1]
+				r.interactive = false
 			}
 			i = len(argv)
 		case w == "-m":
 			if i+1 < len(argv) {
+				r.interactive = false
 				r.appDirs = append([]string{dir}, r.appDirs...)
 				start = append(start, argv[i+1])
 				a.pythonModule(argv[i+1], dir)
@@ -128,6 +152,7 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 			i = len(argv)
 		case strings.HasPrefix(w, "-"):
 		default:
+			r.interactive = false
 			if p, ok := a.script(w, dir, "python"); ok {
 				r.appDirs = append([]string{path.Dir(p)}, r.appDirs...)
 				r.queue = append(r.queue, p)
@@ -177,7 +202,7 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 		}
 	}
 	for _, m := range append(pyStartup, start...) {
-		r.module(m)
+		r.module(m, false, "", "")
 	}
 	if code != "" {
 		r.parseText(code, "")
@@ -193,11 +218,7 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 			r.tooMany = true
 			break
 		}
-		b, err := readFile(a.fsys, f, maxRead)
-		if err != nil {
-			continue
-		}
-		r.parseText(string(b), f)
+		r.parseFile(f)
 	}
 	if r.tooMany {
 		// More than the reading is bounded to: the whole library.
@@ -205,6 +226,20 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 		for _, sd := range r.sites {
 			a.need(Need{Path: sd, Why: r.whySites, Tree: true})
 		}
+		return
+	}
+	// What only optional imports name stays out, said so.
+	for _, top := range sortedKeys(r.optional) {
+		var by []string
+		for _, p := range r.optional[top] {
+			if p.importer != "" && !slices.Contains(by, p.importer) && len(by) < 3 {
+				by = append(by, p.importer)
+			}
+		}
+		a.warnings[fmt.Sprintf("python: %s is left out: only optional imports name it (in %s, which run without it); --add %s keeps it",
+			top, strings.Join(by, ", "), top)] = true
+		_, fi, _ := stat(a.fsys, top)
+		a.need(Need{Path: top, Why: r.whySites + ": " + pyTopName(top) + ", an optional import", Tree: fi != nil && fi.IsDir(), Optional: true})
 	}
 }
 
@@ -234,142 +269,423 @@ func (r *pyResolver) walkPy(dir string) {
 	}
 }
 
-// parseText queues the modules src imports. file is where it is, for
-// relative imports; a dynamic import keeps the top-level package that
-// holds it (kept whole already when it is outside the standard library).
-func (r *pyResolver) parseText(src, file string) {
-	for _, m := range pyImport.FindAllStringSubmatch(src, -1) {
-		for _, part := range strings.Split(m[1], ",") {
-			f := strings.Fields(part)
-			if len(f) > 0 {
-				r.module(f[0])
+// pyRoot is an entry of sys.path.
+type pyRoot struct {
+	dir, why string
+	std      bool // the standard library or lib-dynload
+	app      bool // the program's own directories
+}
+
+func (r *pyResolver) roots() []pyRoot {
+	var roots []pyRoot
+	for _, d := range r.appDirs {
+		roots = append(roots, pyRoot{dir: d, why: "imported by the program", app: true})
+	}
+	roots = append(roots, pyRoot{dir: r.stdlib, why: r.whyStd, std: true}, pyRoot{dir: r.dynload, why: r.whyStd, std: true})
+	for _, d := range r.sites {
+		roots = append(roots, pyRoot{dir: d, why: r.whySites})
+	}
+	return roots
+}
+
+// origin returns the root a file of the image is under and its top-level
+// name there ("werkzeug" for .../dist-packages/werkzeug/serving.py).
+func (r *pyResolver) origin(file string) (pyRoot, string, bool) {
+	var best pyRoot
+	found := false
+	for _, rt := range r.roots() {
+		if strings.HasPrefix(file, rt.dir+"/") && (!found || len(rt.dir) > len(best.dir)) {
+			best, found = rt, true
+		}
+	}
+	if !found {
+		return pyRoot{}, "", false
+	}
+	rel := strings.TrimPrefix(file, best.dir+"/")
+	top, _, _ := strings.Cut(rel, "/")
+	top, _, _ = strings.Cut(top, ".")
+	return best, top, true
+}
+
+// pyModule is a module found over sys.path: the files importing it runs
+// (each package's __init__.py on the way, then the module), and where.
+type pyModule struct {
+	root  pyRoot
+	top   string // the top-level package or module's path
+	files []string
+	dirs  []string // the packages on the way (namespace ones too)
+}
+
+// locate finds the dotted module name as the import system would: the
+// first entry of sys.path holding its top-level name, then each part
+// inside the package found.
+func (r *pyResolver) locate(name string) (pyModule, bool) {
+	parts := strings.Split(name, ".")
+	if pyStdSkip[parts[0]] {
+		// A test suite or a GUI no server imports.
+		for _, rt := range r.roots() {
+			if !rt.std {
+				if m, ok := r.descend(rt, rt.dir, parts); ok {
+					return m, true
+				}
+			}
+		}
+		return pyModule{}, false
+	}
+	for _, rt := range r.roots() {
+		if m, ok := r.descend(rt, rt.dir, parts); ok {
+			return m, true
+		}
+	}
+	return pyModule{}, false
+}
+
+// descend finds parts below dir: a package (a directory with
+// __init__.py), a module (native first, as the import system's finder
+// looks, then source), or a namespace package (a directory without
+// __init__.py, outside the standard library).
+func (r *pyResolver) descend(rt pyRoot, dir string, parts []string) (pyModule, bool) {
+	m := pyModule{root: rt}
+	for i, part := range parts {
+		p := path.Join(dir, part)
+		last := i == len(parts)-1
+		if init := path.Join(p, "__init__.py"); isDir(r.a.fsys, p) && isFile(r.a.fsys, init) {
+			m.files = append(m.files, init)
+			m.dirs = append(m.dirs, p)
+			if i == 0 {
+				m.top = p
+			}
+			dir = p
+			continue
+		}
+		if r.moduleFile(dir, part, &m) {
+			if i == 0 {
+				m.top = m.files[len(m.files)-1]
+			}
+			return m, last // a module has no submodules
+		}
+		if !rt.std && isDir(r.a.fsys, p) {
+			m.dirs = append(m.dirs, p)
+			if i == 0 {
+				m.top = p
+			}
+			dir = p
+			continue
+		}
+		return pyModule{}, false
+	}
+	return m, true
+}
+
+// moduleFile adds the module part of dir to m (a native module first, as
+// the import system's finder looks, then part.py) and reports whether
+// there is one.
+func (r *pyResolver) moduleFile(dir, part string, m *pyModule) bool {
+	var natives []string
+	for _, e := range r.dirList(dir) {
+		if strings.HasPrefix(e, part+".") && (strings.HasSuffix(e, ".so") || strings.Contains(e, ".so.")) && !strings.Contains(strings.TrimPrefix(e, part+"."), "/") {
+			suffix := strings.TrimPrefix(e, part+".")
+			if suffix == "so" || strings.HasPrefix(suffix, r.tag+"-") || strings.HasPrefix(suffix, "abi3.") || suffix == r.tag+".so" {
+				natives = append(natives, path.Join(dir, e))
 			}
 		}
 	}
-	for _, m := range pyFromImport.FindAllStringSubmatch(src, -1) {
-		mod := m[1]
-		if strings.HasPrefix(mod, ".") {
-			if file == "" {
-				continue
-			}
-			// from .x import y: relative to the file's package.
-			pkgDir := path.Dir(file)
-			dots := len(mod) - len(strings.TrimLeft(mod, "."))
-			for i := 1; i < dots; i++ {
-				pkgDir = path.Dir(pkgDir)
-			}
-			rest := strings.TrimLeft(mod, ".")
-			target := path.Join(pkgDir, strings.ReplaceAll(rest, ".", "/"))
-			r.keepPath(target)
-			for _, name := range pyNames(m[2]) {
-				r.keepPath(path.Join(target, name))
+	if len(natives) > 0 {
+		sort.Strings(natives)
+		m.files = append(m.files, natives[0])
+		return true
+	}
+	if f := path.Join(dir, part+".py"); isFile(r.a.fsys, f) {
+		m.files = append(m.files, f)
+		return true
+	}
+	return false
+}
+
+// dirList caches directory listings: a module lookup lists the same
+// directories many times.
+func (r *pyResolver) dirList(dir string) []string {
+	if l, ok := r.lists[dir]; ok {
+		return l
+	}
+	l := list(r.a.fsys, dir)
+	r.lists[dir] = l
+	return l
+}
+
+// parseFile reads a Python file for what it imports, and keeps that.
+func (r *pyResolver) parseFile(file string) {
+	b, err := readFile(r.a.fsys, file, maxRead)
+	if err != nil {
+		return
+	}
+	r.parseText(string(b), file)
+}
+
+// parseText keeps what src imports. file is where it is ("" for code
+// given on the command line), for relative imports and to tell the
+// program's own imports from a library's.
+func (r *pyResolver) parseText(src, file string) {
+	ps := scanPython(src)
+	rt, top, known := r.origin(file)
+	app := file == "" || !known || rt.app
+	guardedTops := map[string]bool{}
+	for _, s := range ps.Imports {
+		if s.Guarded {
+			guardedTops[strings.SplitN(s.Module, ".", 2)[0]] = true
+		}
+	}
+	for _, s := range ps.Imports {
+		// An import of another distribution that a library makes in a
+		// function, for a feature, and runs without, as its own code
+		// says: in a try that catches ImportError, or in a module that
+		// imports it so elsewhere. One the module makes as it loads
+		// (try: import blinker) changes what the library does when the
+		// distribution is there: it is followed. The program's own
+		// imports are never optional.
+		soft := !app && s.Lazy && (s.Guarded || guardedTops[strings.SplitN(s.Module, ".", 2)[0]])
+		if !app && s.Main {
+			continue // runs when the file is the program, not when imported
+		}
+		if s.Lazy && !r.interactive && r.interactiveOnly[file] {
+			// What site imports in its functions serves the interactive
+			// interpreter (readline's completion, help()), which a
+			// program run from a file, -m or -c never starts.
+			continue
+		}
+		if len(s.FallbackFor) > 0 && r.allStd(s.FallbackFor) {
+			// The fallback of an import of the standard library that
+			// the image has (decimal's _pydecimal for _decimal): the
+			// handler never runs.
+			continue
+		}
+		if strings.HasPrefix(s.Module, ".") {
+			if file != "" {
+				r.relative(file, s)
 			}
 			continue
 		}
-		r.module(mod)
-		for _, name := range pyNames(m[2]) {
-			r.module(mod + "." + name) // a submodule, or a name (then not found)
+		r.importStmt(s.Module, s.Names, soft, file, top)
+	}
+	if len(ps.Dynamic) > 0 && !app {
+		// What it imports is computed at run time: the package that holds
+		// it is kept whole (a top-level module is kept already).
+		if pkg := path.Join(rt.dir, top); isDir(r.a.fsys, pkg) {
+			r.whole(pkg, rt.why+": package "+top+", which imports modules named at run time ("+strings.Join(dedupStrings(ps.Dynamic), ", ")+")")
 		}
 	}
 }
 
-// pyNames returns the names of "a, b as c, (d,\n e)".
-func pyNames(s string) []string {
-	s = strings.Trim(strings.TrimSpace(s), "()")
+// allStd reports whether every module of mods is in the standard library.
+func (r *pyResolver) allStd(mods []string) bool {
+	for _, m := range mods {
+		if strings.HasPrefix(m, ".") {
+			return false
+		}
+		if l, ok := r.locate(m); !ok || !l.root.std {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupStrings(ss []string) []string {
+	seen := map[string]bool{}
 	var out []string
-	for _, part := range strings.Split(s, ",") {
-		f := strings.Fields(part)
-		if len(f) > 0 && f[0] != "*" {
-			out = append(out, f[0])
+	for _, s := range ss {
+		if !seen[s] && len(out) < 3 {
+			seen[s] = true
+			out = append(out, s)
 		}
 	}
 	return out
 }
 
-// keepPath keeps a module of the program's own tree by its path without
-// the suffix: a package directory, NAME.py, or a native NAME.*.so.
-func (r *pyResolver) keepPath(p string) {
-	if r.kept[p] {
+// importStmt keeps module and, for "from module import names", the names
+// that are submodules.
+func (r *pyResolver) importStmt(module string, names []string, soft bool, importer, importerTop string) {
+	if !r.module(module, soft, importer, importerTop) {
 		return
 	}
-	r.kept[p] = true
-	if isDir(r.a.fsys, p) {
-		r.queue = append(r.queue, path.Join(p, "__init__.py"))
-		return
-	}
-	if isFile(r.a.fsys, p+".py") {
-		r.queue = append(r.queue, p+".py")
+	for _, n := range names {
+		if n == "*" {
+			// A star import of a package imports what its __all__ names:
+			// the package is kept whole.
+			if m, ok := r.locate(module); ok && len(m.files) > 0 && strings.HasSuffix(m.files[len(m.files)-1], "/__init__.py") {
+				r.whole(path.Dir(m.files[len(m.files)-1]), m.root.why+": package "+module+" (a star import)")
+			}
+			continue
+		}
+		r.module(module+"."+n, soft, importer, importerTop) // a submodule, or a name (then not found)
 	}
 }
 
-// module finds a module over sys.path and keeps it.
-func (r *pyResolver) module(name string) {
-	if name == "" || r.kept["mod\x00"+name] {
+// relative keeps what "from .x import y" in file names.
+func (r *pyResolver) relative(file string, s pyImportStmt) {
+	dots := len(s.Module) - len(strings.TrimLeft(s.Module, "."))
+	base := path.Dir(file)
+	for i := 1; i < dots; i++ {
+		base = path.Dir(base)
+	}
+	rt, _, _ := r.origin(file)
+	var parts []string
+	if rest := strings.TrimLeft(s.Module, "."); rest != "" {
+		parts = strings.Split(rest, ".")
+	}
+	keep := func(ps []string) bool {
+		if len(ps) == 0 {
+			if f := path.Join(base, "__init__.py"); isFile(r.a.fsys, f) {
+				r.keepFiles(pyModule{root: rt, files: []string{f}, dirs: []string{base}}, s.Module, file)
+			}
+			return true
+		}
+		m, ok := r.descend(rt, base, ps)
+		if ok {
+			m.dirs = append([]string{base}, m.dirs...)
+			r.keepFiles(m, strings.Repeat(".", dots)+strings.Join(ps, "."), file)
+		}
+		return ok
+	}
+	if !keep(parts) {
 		return
 	}
-	r.kept["mod\x00"+name] = true
-	parts := strings.Split(name, ".")
-	top := parts[0]
-	if r.kept["top\x00"+top] && len(parts) == 1 {
-		return
-	}
-	type root struct {
-		dir, why string
-		std      bool
-	}
-	var roots []root
-	for _, d := range r.appDirs {
-		roots = append(roots, root{d, "imported by the program", false})
-	}
-	roots = append(roots, root{r.stdlib, r.whyStd, true}, root{r.dynload, r.whyStd, true})
-	for _, d := range r.sites {
-		roots = append(roots, root{d, r.whySites, false})
-	}
-	for _, rt := range roots {
-		if rt.std && pyStdSkip[top] {
-			continue // a test suite or a GUI no server imports
-		}
-		pkg := path.Join(rt.dir, top)
-		if isDir(r.a.fsys, pkg) && (isFile(r.a.fsys, path.Join(pkg, "__init__.py")) || !rt.std) {
-			if !r.kept["top\x00"+top] {
-				r.kept["top\x00"+top] = true
-				// A package is kept whole: its submodules, data files and
-				// what it imports at run time. Its test suite stays out.
-				r.a.need(Need{Path: pkg, Why: rt.why + ": package " + top, Tree: true, Except: []string{"test", "tests"}})
-				r.walkPy(pkg)
-			}
-			return
-		}
-		if f := path.Join(rt.dir, top+".py"); isFile(r.a.fsys, f) {
-			if !r.kept["top\x00"+top] {
-				r.kept["top\x00"+top] = true
-				r.a.need(Need{Path: f, Why: rt.why + ": module " + top})
-				if pyc := path.Join(rt.dir, "__pycache__", top+"."+r.tag+".pyc"); isFile(r.a.fsys, pyc) {
-					r.a.need(Need{Path: pyc, Why: rt.why + ": module " + top})
-				}
-				r.queue = append(r.queue, f)
-			}
-			return
-		}
-		// A native module: NAME.cpython-311-x86_64-linux-gnu.so, NAME.abi3.so, NAME.so.
-		var natives []string
-		for _, e := range list(r.a.fsys, rt.dir) {
-			if strings.HasPrefix(e, top+".") && (strings.HasSuffix(e, ".so") || strings.Contains(e, ".so.")) {
-				natives = append(natives, e)
-			}
-		}
-		if len(natives) > 0 {
-			sort.Strings(natives)
-			r.kept["top\x00"+top] = true
-			for _, n := range natives {
-				r.a.need(Need{Path: path.Join(rt.dir, n), Why: rt.why + ": native module " + top})
-			}
-			return
+	for _, n := range s.Names {
+		if n != "*" {
+			keep(append(append([]string(nil), parts...), n))
 		}
 	}
-	// Not found: a built-in module, or an optional import the source
-	// image cannot satisfy either.
 }
+
+// module keeps the dotted module name and the packages on its way, and
+// reports whether it was found. A soft import of another distribution's
+// module is held back until a hard one asks for that distribution.
+func (r *pyResolver) module(name string, soft bool, importer, importerTop string) bool {
+	if name == "" || !validDotted(name) {
+		return false
+	}
+	m, ok := r.locate(name)
+	if !ok {
+		return false // a built-in module, or one the source image lacks too
+	}
+	thirdParty := !m.root.std && !m.root.app
+	if thirdParty && soft && pyTopName(m.top) != importerTop {
+		if !r.hard[m.top] {
+			r.optional[m.top] = append(r.optional[m.top], pyPending{name: name, importer: importer})
+			return true
+		}
+	}
+	if thirdParty && !r.hard[m.top] {
+		r.hard[m.top] = true
+		pending := r.optional[m.top]
+		delete(r.optional, m.top)
+		for _, p := range pending {
+			r.module(p.name, false, p.importer, "")
+		}
+	}
+	r.keepFiles(m, name, importer)
+	return true
+}
+
+// keepFiles keeps a module's files, with their byte-code, and the data
+// files of the packages on the way; the .py files are read in turn.
+func (r *pyResolver) keepFiles(m pyModule, name, importer string) {
+	why := m.root.why
+	if name != "" {
+		why += ": module " + name
+	}
+	if importer != "" {
+		why += ", imported by " + importer
+	}
+	for _, d := range m.dirs {
+		r.packageData(d, why)
+	}
+	for _, f := range m.files {
+		if r.kept[f] {
+			continue
+		}
+		r.kept[f] = true
+		r.a.need(Need{Path: f, Why: why})
+		if strings.HasSuffix(f, ".py") {
+			mod := strings.TrimSuffix(path.Base(f), ".py")
+			if pyc := path.Join(path.Dir(f), "__pycache__", mod+"."+r.tag+".pyc"); isFile(r.a.fsys, pyc) {
+				r.a.need(Need{Path: pyc, Why: why})
+			}
+			r.queue = append(r.queue, f)
+		}
+	}
+}
+
+// packageData keeps what a package directory holds besides its modules:
+// data files (templates, certificates, type markers), which a package
+// reads from its own directory, and the subdirectories that hold no
+// Python (static assets), whole.
+func (r *pyResolver) packageData(dir, why string) {
+	if r.kept["data\x00"+dir] {
+		return
+	}
+	r.kept["data\x00"+dir] = true
+	for _, rt := range r.roots() {
+		if dir == rt.dir {
+			return // a directory of sys.path holds modules, not a package's data
+		}
+	}
+	for _, e := range r.dirList(dir) {
+		p := path.Join(dir, e)
+		if e == "__pycache__" || e == "tests" || e == "test" {
+			continue
+		}
+		if isDir(r.a.fsys, p) {
+			if !r.holdsPython(p) {
+				r.a.need(Need{Path: p, Why: why + ": its data", Tree: true})
+			}
+			continue
+		}
+		if strings.HasSuffix(e, ".py") || strings.HasSuffix(e, ".pyc") || strings.HasSuffix(e, ".so") || strings.Contains(e, ".so.") {
+			continue
+		}
+		r.a.need(Need{Path: p, Why: why + ": its data"})
+	}
+}
+
+// holdsPython reports whether dir is a package or holds modules.
+func (r *pyResolver) holdsPython(dir string) bool {
+	for _, e := range r.dirList(dir) {
+		if strings.HasSuffix(e, ".py") || strings.HasSuffix(e, ".so") || strings.Contains(e, ".so.") {
+			return true
+		}
+	}
+	return false
+}
+
+// whole keeps a package directory with everything below it but its test
+// suite, and reads its modules.
+func (r *pyResolver) whole(dir, why string) {
+	if r.kept["whole\x00"+dir] {
+		return
+	}
+	r.kept["whole\x00"+dir] = true
+	r.a.need(Need{Path: dir, Why: why, Tree: true, Except: []string{"test", "tests"}})
+	if rt, top, ok := r.origin(dir + "/x"); ok && !rt.std && !rt.app {
+		if t := path.Join(rt.dir, top); !r.hard[t] {
+			r.hard[t] = true
+			pending := r.optional[t]
+			delete(r.optional, t)
+			for _, p := range pending {
+				r.module(p.name, false, p.importer, "")
+			}
+		}
+	}
+	r.walkPy(dir)
+}
+
+// pyTopName is the import name of a top-level package or module's path.
+func pyTopName(p string) string {
+	name, _, _ := strings.Cut(path.Base(p), ".")
+	return name
+}
+
+// pyPending is a soft import held back.
+type pyPending struct{ name, importer string }
 
 // pythonModule keeps the module -m names when the working directory (the
 // first entry of sys.path with -m) holds it.

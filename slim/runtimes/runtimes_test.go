@@ -416,9 +416,10 @@ func TestScriptingRuntimes(t *testing.T) {
 		trees []string
 	}{
 		{[]string{"python3", "-u", "app.py"}, []string{"/app/app.py", "/usr/lib/python3.11/os.py", "/usr/lib/python3.11/ssl.py", "/usr/lib/python3.11/socket.py",
-			"/usr/lib/python3.11/__pycache__/socket.cpython-311.pyc", "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so", "/usr/lib/python3.11/lib-dynload"},
-			[]string{"/usr/lib/python3.11/json", "/usr/lib/python3.11/encodings", "/usr/lib/python3/dist-packages/flask", "/usr/lib/python3/dist-packages/werkzeug",
-				"/usr/lib/python3/dist-packages/Flask-2.2.2.egg-info"}},
+			"/usr/lib/python3.11/__pycache__/socket.cpython-311.pyc", "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so", "/usr/lib/python3.11/lib-dynload",
+			"/usr/lib/python3.11/json/__init__.py", "/usr/lib/python3.11/encodings/__init__.py", "/usr/lib/python3/dist-packages/flask/__init__.py",
+			"/usr/lib/python3/dist-packages/flask/json.py", "/usr/lib/python3/dist-packages/werkzeug/__init__.py", "/usr/lib/python3/dist-packages/werkzeug/serving.py"},
+			[]string{"/usr/lib/python3/dist-packages/Flask-2.2.2.egg-info"}},
 		{[]string{"perl", "-w", "/app/server.pl"}, []string{"/app/server.pl"}, []string{"/usr/lib/x86_64-linux-gnu/perl-base", "/usr/lib/x86_64-linux-gnu/perl/5.36", "/usr/share/perl/5.36", "/usr/share/perl5"}},
 		{[]string{"php", "-S", "127.0.0.1:80", "-t", "public", "public/index.php"}, []string{"/app/public/index.php"}, []string{"/usr/lib/php", "/etc/php", "/app/public"}},
 		{[]string{"node", "dist/server"}, []string{"/app/dist/server.js"}, []string{"/usr/share/nodejs"}},
@@ -436,7 +437,8 @@ func TestScriptingRuntimes(t *testing.T) {
 	// and unused modules, packages nobody imports.
 	r := analyze(t, m, "/app", "python3", "app.py")
 	got := needPaths(r, func(Need) bool { return true })
-	for _, bad := range []string{"/usr/lib/python3.11/test", "/usr/lib/python3.11/sqlite3", "/usr/lib/python3/dist-packages/unused", "/usr/lib/python3/dist-packages"} {
+	for _, bad := range []string{"/usr/lib/python3.11/test", "/usr/lib/python3.11/sqlite3", "/usr/lib/python3/dist-packages/unused", "/usr/lib/python3/dist-packages",
+		"/usr/lib/python3.11/sqlite3/__init__.py", "/usr/lib/python3/dist-packages/unused/__init__.py", "/usr/lib/python3.11/encodings/utf_8.py"} {
 		if slices.Contains(got, bad) {
 			t.Errorf("needs %s, which nothing imports", bad)
 		}
@@ -470,6 +472,9 @@ func TestPythonVirtualEnvironment(t *testing.T) {
 	m := base().file("/usr/bin/python3.11", elfStub, 0o755).file("/usr/lib/python3.11/os.py", "", 0o644).
 		symlink("/opt/venv/bin/python", "/usr/bin/python3.11").file("/opt/venv/pyvenv.cfg", "home = /usr/bin\n", 0o644).
 		file("/opt/venv/lib/python3.11/site-packages/gunicorn/__init__.py", "", 0o644).
+		file("/opt/venv/lib/python3.11/site-packages/gunicorn/app/__init__.py", "", 0o644).
+		file("/opt/venv/lib/python3.11/site-packages/gunicorn/app/wsgiapp.py", "from gunicorn.app.base import Application\n", 0o644).
+		file("/opt/venv/lib/python3.11/site-packages/gunicorn/app/base.py", "", 0o644).
 		file("/opt/venv/lib/python3.11/site-packages/flask/__init__.py", "", 0o644).
 		file("/opt/venv/bin/gunicorn", "#!/opt/venv/bin/python\nfrom gunicorn.app.wsgiapp import run\nrun()\n", 0o755).
 		file("/srv/app.py", "from flask import Flask\n", 0o644)
@@ -481,5 +486,6 @@ func TestPythonVirtualEnvironment(t *testing.T) {
 		t.Errorf("unresolved %q, want none", r.Unresolved)
 	}
 	wantAll(t, "needs", needPaths(r, func(Need) bool { return true }), []string{"/opt/venv/bin/gunicorn", "/opt/venv/pyvenv.cfg",
-		"/opt/venv/lib/python3.11/site-packages/gunicorn", "/opt/venv/lib/python3.11/site-packages/flask"})
+		"/opt/venv/lib/python3.11/site-packages/gunicorn/__init__.py", "/opt/venv/lib/python3.11/site-packages/gunicorn/app/wsgiapp.py",
+		"/opt/venv/lib/python3.11/site-packages/gunicorn/app/base.py", "/opt/venv/lib/python3.11/site-packages/flask/__init__.py"})
 }
