@@ -29,6 +29,11 @@ type ScratchReport struct {
 	Warnings []string       `json:"warnings,omitempty"`
 	// Checked says what the self-check resolved inside the output.
 	Checked []string `json:"checked,omitempty"`
+	// Secrets found in the source, each with whether the copy holds it.
+	Secrets []Secret `json:"secrets,omitempty"`
+
+	verifyTime    time.Duration // reading the written layer back
+	verifiedPaths int
 }
 
 // ScratchEntry is one path of a scratch image.
@@ -199,7 +204,15 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 	unresolved = append(unresolved, rt.Unresolved...)
 	p.warnings = append(p.warnings, rt.Warnings...)
 	interpreted := len(rt.Runtimes) > 0
+	// What the program runs without (a library's optional import, named
+	// in a warning) stays out of the copy.
+	needs := rt.Needs[:0:0]
 	for _, n := range rt.Needs {
+		if !n.Optional {
+			needs = append(needs, n)
+		}
+	}
+	for _, n := range needs {
 		switch {
 		case n.Tree:
 			trees = append(trees, treeNeed{root: n.Path, why: n.Why, except: n.Except})
@@ -242,7 +255,7 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 			natives = append(natives, name)
 		}
 	})
-	for _, n := range rt.Needs {
+	for _, n := range needs {
 		if r, ok := p.view.resolve(n.Path); ok && !n.Tree && isNative(r) {
 			natives = append(natives, r)
 		}
@@ -305,7 +318,7 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 	if execName != "" {
 		execs = append(execs, execName)
 	}
-	for _, n := range rt.Needs {
+	for _, n := range needs {
 		if n.Exec {
 			execs = append(execs, n.Path)
 		} else {
@@ -324,7 +337,8 @@ func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rep.Checked = checked
+	rep.Checked = append(checked, fmt.Sprintf("the written layer, read back: %d paths equal the tree meant (type, mode, owner, size, content, link, xattrs) in %v",
+		rep.verifiedPaths, rep.verifyTime.Round(time.Millisecond)))
 	return out, rep, nil
 }
 
@@ -409,20 +423,7 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 	rep := &ScratchReport{Program: program, Before: p.beforeTotals(), Warnings: p.warnings}
 	f := layers.Format{Compress: o.compress, Level: o.level, OCI: true}
 	l, size, err := layers.WriteSparse(o.ctx, o.workDir, f, func(tw *tar.Writer, sparse func(*tar.Header, io.Reader) error) error {
-		gen := []struct {
-			name string
-			typ  byte
-			mode int64
-			uid  int
-			body string
-		}{
-			{"etc/", tar.TypeDir, 0o755, 0, ""},
-			{"etc/group", tar.TypeReg, 0o644, 0, scratchGroup},
-			{"etc/passwd", tar.TypeReg, 0o644, 0, scratchPasswd},
-			{"home/", tar.TypeDir, 0o755, 0, ""},
-			{"home/nonroot/", tar.TypeDir, 0o700, nonrootID, ""},
-			{"tmp/", tar.TypeDir, 0o1777, 0, ""},
-		}
+		gen := scratchBase()
 		written := map[string]bool{}
 		writeGen := func(upTo string) error {
 			for len(gen) > 0 && (upTo == "" || "/"+strings.TrimSuffix(gen[0].name, "/") < upTo) {
@@ -533,7 +534,19 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 	if err != nil {
 		return nil, nil, err
 	}
-	dg, err := img.Digest()
+	// The written layer is read back and checked against the tree it
+	// was to hold, built apart from the writer: nothing is published
+	// that is not exactly the copy the checks above were made on.
+	want, err := p.scratchTree(all, contents)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, took, err := p.verifiedScratch(img, want)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.verifyTime, rep.verifiedPaths = took, len(want)
+	dg, err := out.Digest()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -544,7 +557,7 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 			rep.After.Files++
 		}
 	}
-	return img, rep, nil
+	return out, rep, nil
 }
 
 // copyMeta gives h the source entry's owner, time and extended
@@ -596,9 +609,20 @@ func trimPath(env []string, has func(string) bool) []string {
 	return out
 }
 
-// bulk reasons are summed in the text report rather than listed.
-func bulk(why string) bool {
-	return why == "time zones" || why == "parent directory" || strings.HasSuffix(why, treeMark)
+// bulkKey returns the line under which the text report sums a file kept
+// for why, rather than listing it: trees, time zones, parent directories,
+// and the modules an interpreter imports (one reason per module, and
+// thousands of them), by runtime.
+func bulkKey(why string) (string, bool) {
+	if why == "time zones" || why == "parent directory" || strings.HasSuffix(why, treeMark) {
+		return why, true
+	}
+	for _, sep := range []string{": module ", ": its data", ": native module "} {
+		if i := strings.Index(why, sep); i >= 0 {
+			return why[:i] + ": imported modules and their packages' data", true
+		}
+	}
+	return "", false
 }
 
 // WriteText writes the report: every file included and why, trees summed.
@@ -619,11 +643,11 @@ func (r *ScratchReport) WriteText(w io.Writer) error {
 	sums := map[string]*sum{}
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, e := range r.Files {
-		if bulk(e.Why) {
-			s := sums[e.Why]
+		if key, ok := bulkKey(e.Why); ok {
+			s := sums[key]
 			if s == nil {
 				s = &sum{}
-				sums[e.Why] = s
+				sums[key] = s
 			}
 			s.files++
 			s.bytes += e.Size

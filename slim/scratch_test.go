@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
@@ -187,5 +188,49 @@ func TestScratchDropsDevDependencies(t *testing.T) {
 	}
 	if hs["/app/node_modules/devdep/index.js"] != nil {
 		t.Errorf("output holds /app/node_modules/devdep, a dev dependency")
+	}
+}
+
+// TestScratchVerifiesItsLayer: the written layer is read back and compared
+// with the tree it was to hold; any difference (a file's content, an extra
+// file, a lost capability) refuses the image, naming the paths.
+func TestScratchVerifiesItsLayer(t *testing.T) {
+	server := exe("app/server", staticELF())
+	server.PAXRecords = map[string]string{"SCHILY.xattr.security.capability": "cap"}
+	img := testImage(t, v1.Config{Cmd: []string{"/app/server", "--config", "conf.json"}, WorkingDir: "/app"},
+		gzLayer(t, dir("app/"), server, reg("app/conf.json", "{}")))
+	// Untouched, it verifies, and says so.
+	out, rep, err := Scratch(img, WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatalf("Scratch: %v", err)
+	}
+	if last := rep.Checked[len(rep.Checked)-1]; !strings.Contains(last, "read back") {
+		t.Errorf("checked %q, want the read-back verification last", rep.Checked)
+	}
+	scratchLayer(t, out)
+	for _, c := range []struct {
+		name  string
+		layer v1.Layer
+		want  []string
+	}{
+		{"content changed, a file added", gzLayer(t, reg("app/conf.json", `{"debug":true}`), dir("etc/cron.d/"), reg("etc/cron.d/evil", "* * * * * root sh\n")),
+			[]string{"changed (size, content): /app/conf.json", "added: /etc/cron.d/evil"}},
+		{"capability lost, mode changed", gzLayer(t, file{Header: tar.Header{Typeflag: tar.TypeReg, Name: "app/server", Mode: 0o777, Size: int64(len(staticELF()))}, body: staticELF()}),
+			[]string{"changed (mode, xattrs): /app/server"}},
+		{"file removed", gzLayer(t, reg("app/.wh.conf.json", "")), []string{"missing: /app/conf.json"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			CorruptForTest = func(img v1.Image) (v1.Image, error) { return mutate.AppendLayers(img, c.layer) }
+			defer func() { CorruptForTest = nil }()
+			out, _, err := Scratch(img, WithWorkDir(t.TempDir()))
+			if !errors.Is(err, ErrScratchUnverified) || out != nil {
+				t.Fatalf("Scratch: got image %v, error %v; want ErrScratchUnverified and no image", out != nil, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q: want it to name %q", err, w)
+				}
+			}
+		})
 	}
 }

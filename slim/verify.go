@@ -26,6 +26,10 @@ type WrittenPath struct {
 // the source's minus the report's removals plus what imgslim writes.
 var ErrUnverified = errors.New("its filesystem is not the source's minus the report's removals")
 
+// ErrScratchUnverified is the refusal of a scratch image whose filesystem
+// is not the tree of files it was to copy.
+var ErrScratchUnverified = errors.New("its filesystem is not the tree it was to copy")
+
 // CorruptForTest, when set, is applied to every slimmed image before it is
 // verified. It exists for tests only: they corrupt the output on purpose
 // to prove the verification catches it and nothing is published.
