@@ -234,3 +234,62 @@ func TestScratchVerifiesItsLayer(t *testing.T) {
 		})
 	}
 }
+
+// TestScratchSecrets: the copy reports the source's secrets as slimming
+// does, each with whether it holds it: files the secrets set took out of
+// the application directory, a file a later layer hid and the history are
+// not copied; the program that holds a key and the config's Env are.
+func TestScratchSecrets(t *testing.T) {
+	app := gzLayer(t, dir("usr/"), dir("usr/bin/"), exe("usr/bin/node", staticELF()),
+		dir("app/"), reg("app/package.json", `{"main":"dist/server.js"}`),
+		dir("app/dist/"), reg("app/dist/server.js", "const stripe = require('stripe')('"+testStripeKey+"');\n"),
+		dir("app/config/"), reg("app/config/settings.yaml", "name: app\ngithub:\n  token: "+testGitHubPAT+"\n"),
+		reg("app/Dockerfile", "FROM node:18\nENV PASSWORD=Sup3rS3cretPassw0rd\nCOPY . /app\n"),
+		dir("srv/"), dir("srv/deploy/"), reg("srv/deploy/credentials", "[default]\naws_access_key_id = "+testAWSKeyID+"\naws_secret_access_key = "+testAWSSecret+"\n"),
+		dir("tmp/"), dir("tmp/build/"), reg("tmp/build/ci.txt", "GITLAB="+testGitLabPAT+"\n"))
+	clean := gzLayer(t, file{Header: tar.Header{Typeflag: tar.TypeReg, Name: "tmp/build/.wh.ci.txt"}})
+	img := testImage(t, v1.Config{Cmd: []string{"node", "dist/server.js"}, WorkingDir: "/app",
+		Env: []string{"PATH=/usr/bin", "DEPLOY_KEY_ID=" + testAWSKeyID}}, app, clean)
+	out, rep, err := Scratch(img, WithWorkDir(t.TempDir()), WithSets(AllSets...))
+	if err != nil {
+		t.Fatalf("Scratch: %v", err)
+	}
+	hs := scratchLayer(t, out)
+	got := map[string]string{}
+	for _, s := range rep.Secrets {
+		got[s.Where] = s.Status
+		if s.Location == SecretInFile && (hs[s.Path] != nil) != (s.Status == SecretRemaining) {
+			t.Errorf("%s: status %s, but the layer holding it is %v", s.Path, s.Status, hs[s.Path] != nil)
+		}
+	}
+	for where, want := range map[string]string{
+		"/app/dist/server.js":       SecretRemaining,
+		"env DEPLOY_KEY_ID":         SecretRemaining,
+		"/app/config/settings.yaml": SecretRemoved,
+		"/app/Dockerfile":           SecretRemoved,
+		"/srv/deploy/credentials":   SecretRemoved,
+	} {
+		if got[where] != want {
+			t.Errorf("secret in %s: status %q, want %q (all: %v)", where, got[where], want, got)
+		}
+	}
+	var hidden bool
+	for where, st := range got {
+		if strings.HasPrefix(where, "/tmp/build/ci.txt") {
+			hidden = st == SecretRemoved
+		}
+	}
+	if !hidden {
+		t.Errorf("the secret a later layer hid: %v, want it reported as removed", got)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "ROTATE THEM") || !strings.Contains(text.String(), "/app/dist/server.js") {
+		t.Errorf("text report lacks the secrets:\n%s", text.String())
+	}
+	if r := ScratchAsReport(rep, false); len(r.Secrets) != len(rep.Secrets) {
+		t.Errorf("JSON report: %d secrets, want %d", len(r.Secrets), len(rep.Secrets))
+	}
+}

@@ -966,3 +966,63 @@ func TestScratchRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestScratchSecrets: a scratch copy reports the source's secrets as the
+// slim path does, each with whether it holds it: a credentials file in the
+// application directory (recognisable only by content) is left out by the
+// secrets set, a token in Env is copied with the config, and
+// --fail-on secrets then exits 3 with the report written, nothing at the
+// target.
+func TestScratchSecrets(t *testing.T) {
+	t.Parallel()
+	base := dockertest.BaseImage(t)
+	src := "imgslim-test/scratch-secrets-src:" + uniq()
+	rmiOnCleanup(t, src)
+	token := "ghp_1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV2wX"
+	dockertest.BuildImage(t, src, map[string][]byte{
+		"run.sh":       []byte("#!/bin/sh\necho served\n"),
+		"settings.yml": []byte("aws_access_key_id = AKIAZ3MSJV4WWNKWW5FG\naws_secret_access_key = 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\n"),
+	}, "FROM "+base+"\nCOPY run.sh /app/run.sh\nCOPY settings.yml /app/deploy/settings.yml\nRUN chmod 0755 /app/run.sh\n"+
+		"ENV DEPLOY_TOKEN="+token+"\nWORKDIR /app\nCMD [\"/app/run.sh\"]\n")
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"reported", nil, exitOK},
+		{"gate", []string{"--fail-on", "secrets"}, exitGate},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dst := "oci:" + filepath.Join(dir, c.name) + ":scratch"
+			report := filepath.Join(dir, c.name+".json")
+			res, _ := scratchRun(t, append(append([]string{"--sets", "all", "--report", report}, c.args...), "docker-daemon:"+src, dst)...)
+			if res.code != c.code {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", res.code, c.code, res.stderr)
+			}
+			b, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatalf("the report: %v", err)
+			}
+			var doc struct {
+				Images []struct {
+					Secrets []struct{ Where, Location, Status string } `json:"secrets"`
+				} `json:"images"`
+			}
+			if err := json.Unmarshal(b, &doc); err != nil || len(doc.Images) != 1 {
+				t.Fatalf("the report: %v, %d images; want one", err, len(doc.Images))
+			}
+			got := map[string]string{}
+			for _, s := range doc.Images[0].Secrets {
+				got[s.Where] = s.Status
+			}
+			if got["/app/deploy/settings.yml"] != "removed" || got["env DEPLOY_TOKEN"] != "remaining" {
+				t.Errorf("secrets %v, want /app/deploy/settings.yml removed and env DEPLOY_TOKEN remaining", got)
+			}
+			_, err = os.Stat(filepath.Join(dir, c.name))
+			if written := err == nil; written != (c.code == exitOK) {
+				t.Errorf("target written: %v, want %v", written, c.code == exitOK)
+			}
+		})
+	}
+}
