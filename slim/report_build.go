@@ -141,6 +141,28 @@ func (p *Plan) newReport(b *built) (*Report, error) {
 			}
 		}
 	}
+	r.byRule(byPattern, roots)
+	for _, k := range sortedKeys(p.d.skipped) {
+		r.Protected = append(r.Protected, *p.d.skipped[k])
+	}
+	r.Secrets = p.secretStatus()
+	r.Waste = p.wasteReport()
+	r.Written = p.written()
+	r.Packages = p.sortedPackages()
+	r.PackagesKept = p.packagesKept
+	r.User, r.RunsAs = p.d.userReport(p.cfg.Config.User)
+	if b != nil {
+		if err := r.fromBuild(b); err != nil {
+			return nil, err
+		}
+	}
+	r.normalize()
+	return r, nil
+}
+
+// byRule lists what each rule removed (byPattern, with the trees it took
+// in roots), largest first, and sums it by set.
+func (r *Report) byRule(byPattern map[string]*PatternReport, roots map[string]map[string]int64) {
 	for _, k := range sortedKeys(byPattern) {
 		pr := byPattern[k]
 		pr.Set = "patterns"
@@ -173,33 +195,24 @@ func (p *Plan) newReport(b *built) (*Report, error) {
 			r.Sets = append(r.Sets, *sr)
 		}
 	}
-	for _, k := range sortedKeys(p.d.skipped) {
-		r.Protected = append(r.Protected, *p.d.skipped[k])
-	}
-	r.Secrets = p.secretStatus()
-	r.Waste = p.wasteReport()
-	r.Written = p.written()
-	r.Packages = p.sortedPackages()
-	r.PackagesKept = p.packagesKept
+}
+
+// userReport says whom the output runs as, for people and for machines;
+// current is the source's User.
+func (d *decisions) userReport(current string) (who string, as UserReport) {
 	switch {
-	case p.d.user == nil:
-		r.User = "root"
-		r.RunsAs = UserReport{Name: "root"}
-	case p.d.setUser:
-		u := p.d.user
-		r.User = fmt.Sprintf("%s (%d:%d)", u.name, u.uid, u.gid)
-		r.RunsAs = UserReport{Name: u.name, UID: u.uid, GID: u.gid, Changed: true, Added: u.passwd != nil}
+	case d.user == nil:
+		who = "root"
+		as = UserReport{Name: "root"}
+	case d.setUser:
+		u := d.user
+		who = fmt.Sprintf("%s (%d:%d)", u.name, u.uid, u.gid)
+		as = UserReport{Name: u.name, UID: u.uid, GID: u.gid, Changed: true, Added: u.passwd != nil}
 	default:
-		r.User = p.cfg.Config.User + " (unchanged)"
-		r.RunsAs = UserReport{Name: p.d.user.name, UID: p.d.user.uid, GID: p.d.user.gid}
+		who = current + " (unchanged)"
+		as = UserReport{Name: d.user.name, UID: d.user.uid, GID: d.user.gid}
 	}
-	if b != nil {
-		if err := r.fromBuild(b); err != nil {
-			return nil, err
-		}
-	}
-	r.normalize()
-	return r, nil
+	return who, as
 }
 
 // fromBuild gives the report the figures of what Apply wrote: each
