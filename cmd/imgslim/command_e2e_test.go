@@ -61,10 +61,21 @@ func TestMain(m *testing.M) {
 // and interrupts it after timeout as Ctrl-C would (then kills it 30 s
 // later). A binary that cannot start gives code -1 and the reason on stderr.
 func runCommand(timeout time.Duration, args ...string) result {
+	return runCommandEnv(timeout, nil, args...)
+}
+
+// runCommandEnv is runCommand with env ("KEY=VALUE") added to the binary's
+// environment: a test that needs a variable set for the command (such as
+// SOURCE_DATE_EPOCH) passes it here instead of calling t.Setenv, and so can
+// run in parallel.
+func runCommandEnv(timeout time.Duration, env []string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, e2eBin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 30 * time.Second

@@ -33,6 +33,7 @@ func TestDebugTwinEndToEnd(t *testing.T) {
 		{name: "scratch", flags: []string{"--scratch"}, shell: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			out := "imgslim-test/debugtwin-out:" + uniq()
 			twin := "imgslim-test/debugtwin-twin:" + uniq()
 			rmiOnCleanup(t, out)

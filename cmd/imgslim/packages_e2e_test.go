@@ -57,11 +57,14 @@ var packagesApps = []packagesApp{{
 
 // flaskMultiStage builds the Flask app as a careful team would ship it:
 // the base image, python3 and python3-flask without recommends, and the
-// app's two modules.
+// app's two modules. The image is kept in the daemon for later runs while
+// its recipe holds (dockertest.CachedImage): the recipe names the app
+// image's ID, so a rebuilt app rebuilds it too.
 func flaskMultiStage(t *testing.T) string {
 	src, _ := dockertest.FlaskApp(t)
-	tag := "imgslim-test/packages-flask-multistage:" + uniq()
-	dockertest.BuildImage(t, tag, nil, `FROM `+dockertest.BaseImage(t)+`
+	base := dockertest.BaseImage(t)
+	return dockertest.CachedImage(t, "imgslim-test/packages-flask-multistage:1", base, nil, `FROM `+base+`
+# app: `+daemonID(src)+`
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-flask \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 COPY --from=`+src+` /app/app.py /app/greetings.py /app/
@@ -69,7 +72,6 @@ WORKDIR /app
 ENV PORT=`+fmt.Sprint(dockertest.FlaskAppPort)+`
 CMD ["python3", "/app/app.py"]
 `)
-	return tag
 }
 
 func TestPackagesSetEndToEnd(t *testing.T) {
@@ -90,8 +92,9 @@ func packagesTestApp(t *testing.T, app packagesApp) {
 
 	reportPath := filepath.Join(t.TempDir(), "R.json")
 	begin := time.Now()
-	// A 1.4 GB source on a loaded machine: more than setsSlimTimeout.
-	res := setsRun(20*time.Minute, "-q", "--sets", "all,packages", "--report", reportPath, "docker-daemon:"+src, "docker-daemon:"+out)
+	// A 1.4 GB source on a loaded machine: more than setsSlimTimeout. Read
+	// from the archive docker save wrote once for every test and run.
+	res := setsRun(20*time.Minute, "-q", "--sets", "all,packages", "--report", reportPath, "docker-archive:"+dockertest.Saved(t, src), "docker-daemon:"+out)
 	if res.code != exitOK {
 		t.Fatalf("imgslim --sets all,packages %s: exit %d\nstderr:\n%s\nstdout:\n%s", src, res.code, res.stderr, res.stdout)
 	}

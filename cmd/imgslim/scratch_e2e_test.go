@@ -3,13 +3,17 @@
 package main
 
 // End-to-end tests of --scratch on realistic single-stage images
-// (testdata/dockertest): each is copied onto an empty image daemon to
-// daemon, run as it is, and probed on 127.0.0.1.
+// (testdata/dockertest): each is copied onto an empty image in the daemon,
+// run as it is, and probed on 127.0.0.1. The big fixtures are read from the
+// archive dockertest.Saved keeps of them (one docker save per image and
+// machine, shared by every test); the daemon as a source is exercised by
+// the tests whose images are small and their own (TestScratchEntrypointForms,
+// the daemon cases of TestScratchBadProgram and TestScratchRefusals,
+// TestDebugTwinEndToEnd).
 
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"debug/elf"
 	"encoding/json"
 	"fmt"
@@ -32,7 +36,7 @@ import (
 )
 
 // scratchTimeout bounds one --scratch run: the sources are images of up to
-// 1.5 GB, read through the daemon, and the tests may run with -race.
+// 1.5 GB, beside the other parallel tests.
 const scratchTimeout = 15 * time.Minute
 
 // scratchOut is what a scratch run produced in the daemon.
@@ -136,26 +140,31 @@ func (o *scratchOut) under(dir string) []string {
 	return out
 }
 
-// scratchRun runs `imgslim -q --scratch args...` in-process, as main would.
+// scratchRun runs `imgslim -q --scratch args...` with the binary TestMain
+// built (runCommand).
 func scratchRun(t *testing.T, args ...string) (result, time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), scratchTimeout)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	start := time.Now()
-	code := run(ctx, append([]string{"-q", "--scratch"}, args...), &stdout, &stderr)
-	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}, time.Since(start)
+	return scratchRunEnv(t, nil, args...)
 }
 
-// scratchServe copies src onto an empty image in the daemon with
-// `imgslim -q --scratch`, checks the output's config (user 65532:65532,
-// one layer) and runs it as it is: it must answer HealthPath with "ok" and
-// "/" with JSON whose uid is 65532 on 127.0.0.1:port.
+// scratchRunEnv is scratchRun with env added to the command's environment.
+func scratchRunEnv(t *testing.T, env []string, args ...string) (result, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	res := runCommandEnv(scratchTimeout, env, append([]string{"-q", "--scratch"}, args...)...)
+	return res, time.Since(start)
+}
+
+// scratchServe copies src, read from the archive dockertest.Saved keeps of
+// it, onto an empty image in the daemon with `imgslim -q --scratch`, checks
+// the output's config (user 65532:65532, one layer) and runs it as it is:
+// it must answer HealthPath with "ok" and "/" with JSON whose uid is 65532
+// on 127.0.0.1:port.
 func scratchServe(t *testing.T, name, src string, port int) *scratchOut {
 	t.Helper()
 	out := &scratchOut{ref: "imgslim-test/scratch-" + name + ":" + uniq()}
 	rmiOnCleanup(t, out.ref)
-	res, took := scratchRun(t, "docker-daemon:"+src, "docker-daemon:"+out.ref)
+	res, took := scratchRun(t, "docker-archive:"+dockertest.Saved(t, src), "docker-daemon:"+out.ref)
 	if res.code != exitOK {
 		t.Fatalf("imgslim -q --scratch %s: exit %d, want 0\nstderr:\n%s\nstdout:\n%s", src, res.code, res.stderr, res.stdout)
 	}
@@ -529,14 +538,16 @@ func TestScratchNodeTS(t *testing.T) {
 // TestScratchDeterministic: the same source and flags give the same image,
 // run after run, and the same config (image ID) whatever the target.
 func TestScratchDeterministic(t *testing.T) {
+	t.Parallel()
 	// The output's creation time is now unless SOURCE_DATE_EPOCH says, as
-	// reproducible builds set it (so not parallel: t.Setenv).
-	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	// reproducible builds set it: the command gets it in its environment.
+	epoch := []string{"SOURCE_DATE_EPOCH=1700000000"}
 	src, _ := dockertest.StaticGoApp(t)
+	from := "docker-archive:" + dockertest.Saved(t, src)
 	var digests, configs []string
 	for i := range 2 {
 		dir := filepath.Join(t.TempDir(), "out")
-		res, took := scratchRun(t, "docker-daemon:"+src, "oci:"+dir+":scratch")
+		res, took := scratchRunEnv(t, epoch, from, "oci:"+dir+":scratch")
 		if res.code != exitOK {
 			t.Fatalf("run %d: exit %d, stderr %s", i, res.code, res.stderr)
 		}
@@ -560,7 +571,7 @@ func TestScratchDeterministic(t *testing.T) {
 	// image ID, can be compared.
 	ref := "imgslim-test/scratch-determinism:" + uniq()
 	rmiOnCleanup(t, ref)
-	if res, _ := scratchRun(t, "docker-daemon:"+src, "docker-daemon:"+ref); res.code != exitOK {
+	if res, _ := scratchRunEnv(t, epoch, from, "docker-daemon:"+ref); res.code != exitOK {
 		t.Fatalf("to the daemon: exit %d, stderr %s", res.code, res.stderr)
 	}
 	if id := daemonID(ref); id != configs[0] {
@@ -629,6 +640,10 @@ RUN chmod 0755 /app/notes.txt /app/needs-ssl && test ! -e /usr/lib/x86_64-linux-
 WORKDIR /app
 CMD ["/app/needs-ssl"]
 `)
+	// The layout cases read the source from one docker save of it; the
+	// daemon cases read it from the daemon, each.
+	archive := filepath.Join(t.TempDir(), "src.tar")
+	dockertest.Docker(t, "save", "-o", archive, src)
 
 	var cases []failCase
 	for _, c := range []struct {
@@ -660,7 +675,7 @@ CMD ["/app/needs-ssl"]
 				name: c.name + " to a layout",
 				setup: func(t *testing.T) ([]string, []spot) {
 					dst, s := newPath(t, "out")
-					return []string{"--scratch", "--binary", c.binary, "docker-daemon:" + src, "oci:" + dst + ":scratch"}, []spot{s}
+					return []string{"--scratch", "--binary", c.binary, "docker-archive:" + archive, "oci:" + dst + ":scratch"}, []spot{s, fileSpot(t, archive)}
 				},
 				code: exitError,
 				msg:  c.msg,
@@ -912,6 +927,7 @@ func TestScratchRefusals(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			src := "imgslim-test/scratch-refuse-src:" + uniq()
 			var names []string
 			for n := range c.files {
