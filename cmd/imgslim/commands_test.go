@@ -58,6 +58,7 @@ func TestVersionString(t *testing.T) {
 // TestHelpCommand: help and --help list every command; `help COMMAND` is
 // that command's help, never an image name.
 func TestHelpCommand(t *testing.T) {
+	t.Parallel()
 	main := imgslim(t, "--help")
 	if r := imgslim(t, "help"); r.code != exitOK || r.stdout != main.stdout {
 		t.Errorf("help: got exit %d, stdout %q; want --help's", r.code, r.stdout)
@@ -88,6 +89,7 @@ func TestHelpCommand(t *testing.T) {
 // TestCompletion: each script names every flag of every command, and is
 // valid for its shell; bash's completes flags, commands and files.
 func TestCompletion(t *testing.T) {
+	t.Parallel()
 	for _, sh := range []string{"bash", "zsh", "fish"} {
 		r := imgslim(t, "completion", sh)
 		if r.code != exitOK || r.stderr != "" {

@@ -17,6 +17,7 @@ import (
 // imgslim diff of a source and its output lists exactly what the report
 // says was removed, and what imgslim says it wrote.
 func TestDiffCommand(t *testing.T) {
+	t.Parallel()
 	src := "oci:" + srcLayout(t) + ":src"
 	out := filepath.Join(t.TempDir(), "out")
 	rp := filepath.Join(t.TempDir(), "report.json")

@@ -121,6 +121,7 @@ func srcLayout(t testing.TB) string {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	srcRef := host + "/bad/src:v1"
 	pushImage(t, srcRef, fixture(t, false), nil)
@@ -433,6 +434,7 @@ func gzipped(t testing.TB, b []byte) []byte {
 // layer nothing is removed from (copied as it is: only reading it whole
 // finds the fault) and as one that is rewritten.
 func TestCorruptLayer(t *testing.T) {
+	t.Parallel()
 	bigTar := tarOf(t, ent{name: "srv/"}, ent{name: "srv/big", body: junk(7, 64<<10)})
 	corruptions := []struct {
 		name    string

@@ -39,6 +39,7 @@ func readGateDoc(t *testing.T, p string) gateDoc {
 // nothing at the target and still writes the report, which lists the
 // gate as failed; a gate that passes lets the run write.
 func TestGates(t *testing.T) {
+	t.Parallel()
 	src := "oci:" + srcLayout(t) + ":src"
 	staticDir := filepath.Join(t.TempDir(), "static")
 	writeLayout(t, staticDir, "src", staticFixture(t))
@@ -137,6 +138,7 @@ func TestGates(t *testing.T) {
 // TestAnalyzeGates: analyze checks thresholds as dive --ci does and exits
 // 3 when one fails, with the gates in its JSON.
 func TestAnalyzeGates(t *testing.T) {
+	t.Parallel()
 	src := "oci:" + srcLayout(t) + ":src"
 	staticDir := filepath.Join(t.TempDir(), "static")
 	writeLayout(t, staticDir, "src", staticFixture(t))

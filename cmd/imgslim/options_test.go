@@ -33,6 +33,7 @@ func TestHelp(t *testing.T) {
 // TestSameLocation: a target that names the source's own place, however
 // it is spelled, is refused without --overwrite, before any work.
 func TestSameLocation(t *testing.T) {
+	// Not parallel: a case changes the working directory (t.Chdir).
 	host := memRegistry(t)
 	ref := host + "/same/src:v1"
 	pushImage(t, ref, fixture(t, false), nil)
@@ -111,6 +112,7 @@ func TestSameLocation(t *testing.T) {
 
 // TestOverwrite replaces the source with the slimmed image when asked to.
 func TestOverwrite(t *testing.T) {
+	t.Parallel()
 	img := fixture(t, true)
 	t.Run("oci layout", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "layout")
@@ -197,6 +199,7 @@ func sizes(t testing.TB, img v1.Image) (compressed, uncompressed int64) {
 }
 
 func TestReport(t *testing.T) {
+	t.Parallel()
 	img := fixture(t, true)
 	src := srcLayout(t)
 	out := filepath.Join(t.TempDir(), "out")
@@ -275,6 +278,7 @@ func TestReport(t *testing.T) {
 // TestDryRun writes nothing anywhere, prints the report, and writes the
 // JSON one when asked.
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	ref := host + "/dry/src:v1"
 	img := fixture(t, false)
@@ -355,6 +359,7 @@ func TestReportUnwritable(t *testing.T) {
 // TestUserFlag: --user syntax errors are usage errors (exit 2), found
 // before any work; a user the image cannot give is a runtime error.
 func TestUserFlag(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	ref := host + "/user/src:v1"
 	img := fixture(t, false)
@@ -408,6 +413,7 @@ func TestUserFlag(t *testing.T) {
 // which a dry run does not write). The fixture's /app/pack.link is a
 // hardlink to a pack under .git: the pack's name goes, its 40 kB stay.
 func TestReportCounts(t *testing.T) {
+	t.Parallel()
 	src := srcLayout(t)
 	run := func(dry bool) slim.Report {
 		out := filepath.Join(t.TempDir(), "out")

@@ -80,6 +80,7 @@ func checkSlimmedIndex(t *testing.T, idx v1.ImageIndex, src map[string]v1.Image)
 }
 
 func TestMultiPlatform(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	idx, imgs := multiFixture(t)
 	srcRef := host + "/multi/src:v1"

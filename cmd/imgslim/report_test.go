@@ -130,6 +130,7 @@ func staticFixture(t testing.TB) v1.Image {
 // docs/report.schema.json: slim, dry run, index, scratch, analyze, and a
 // run that fails a gate, whose report is written all the same.
 func TestReportSchema(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src := "oci:" + srcLayout(t) + ":src"
 	scratchDir := filepath.Join(dir, "static")

@@ -76,6 +76,7 @@ func remoteDigest(t testing.TB, ref string, auth authn.Authenticator) string {
 // TestRoundTrip slims the fixture from and to every kind of location, reads
 // every output back with code other than imgslim's, and checks it.
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	type place struct {
 		// put writes the source image and returns its location.
 		put func(t *testing.T, img v1.Image) string
@@ -256,6 +257,7 @@ func mustDigest(t testing.TB, img v1.Image) string {
 // gzip source keeps its untouched gzip layers, so the rewritten ones are
 // gzip too.
 func TestDockerArchiveUniformLayers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		write    func(t testing.TB, p, ref string, img v1.Image)

@@ -10,6 +10,7 @@ import (
 
 // The built-in sets apply by default; --sets and --skip choose.
 func TestSetsFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeLayout(t, filepath.Join(dir, "src"), "src", fixture(t, true))
 	src := "oci:" + filepath.Join(dir, "src") + ":src"
@@ -56,6 +57,7 @@ func TestSetsFlags(t *testing.T) {
 
 // --max-size refuses an output over budget and writes nothing.
 func TestMaxSize(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeLayout(t, filepath.Join(dir, "src"), "src", fixture(t, true))
 	src := "oci:" + filepath.Join(dir, "src") + ":src"
@@ -77,6 +79,7 @@ func TestMaxSize(t *testing.T) {
 }
 
 func TestAnalyzeCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeLayout(t, filepath.Join(dir, "src"), "src", fixture(t, true))
 	src := "oci:" + filepath.Join(dir, "src") + ":src"

@@ -115,6 +115,7 @@ func TestCheckUser(t *testing.T) {
 // is a registry nobody listens on: reaching it would exit 1), and nothing
 // is written at the target.
 func TestFlagValidation(t *testing.T) {
+	t.Parallel()
 	const src = "docker://127.0.0.1:1/imgslim-test/nothing:v1"
 	for _, tc := range []struct {
 		name string
