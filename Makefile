@@ -47,15 +47,17 @@ services:
 E2E_PKGS = $(shell bash .ci/e2e-packages)
 
 # Every test that matters, with the services the end-to-end ones need (see
-# "Tests" in README.md): vet (each build), unit tests under the race
-# detector, end-to-end tests without it, a short fuzz of each target.
+# "Tests" in README.md): vet (each build), then at once the unit tests under
+# the race detector, the end-to-end tests without it and a short fuzz of
+# each target. The end-to-end tests spend most of their time waiting on the
+# daemon (docker build, run, load, save), so the CPU-bound unit tests and
+# fuzzing fit beside them on two cores; each target's output is printed
+# whole when it ends.
 test: services
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e $(PKGS)
 	$(GO) vet -tags host $(PKGS)
-	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory e2e
-	$(MAKE) --no-print-directory fuzz-short
+	$(MAKE) --no-print-directory -j3 --output-sync=target unit e2e fuzz-short
 
 # Unit tests: no daemon, no registry, no network; under the race detector,
 # with -short (which picks the small variant of a test's input: 64 MiB
@@ -66,18 +68,25 @@ unit:
 
 # End-to-end tests: files tagged //go:build e2e and the tests that call
 # testdata/dockertest, against the services; without -race (the images are
-# GB-sized). In CI (CI=true) a missing service fails the test.
+# GB-sized). In CI (CI=true) a missing service fails the test. They run in
+# parallel (t.Parallel) and mostly wait on the daemon, so more of them run
+# at once than there are cores (-parallel).
+E2E_PARALLEL ?= 6
 e2e: services
-	$(GO) test -tags e2e -count=1 -timeout 60m $(E2E_PKGS)
+	$(GO) test -tags e2e -count=1 -timeout 60m -parallel $(E2E_PARALLEL) $(E2E_PKGS)
 
 # Opt-in tests that depend on this host and the network (README.md, Tests).
 test-host:
 	$(GO) test -tags host -count=1 -timeout 30m -v -run 'TestHostLddEverything|TestRealNpm' ./slim/elfdeps/ ./slim/npm/
 
+# 20 s of each fuzz target, the three at once (one target a package, so
+# their caches and corpora do not meet), one worker each: the seed corpus of
+# each and a short search, in 20 s of wall time instead of 60.
+FUZZ_SHORT = FuzzRewrite:./layers/ FuzzResolve:./slim/elfdeps/ FuzzImage:./slim/
 fuzz-short:
-	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=20s ./layers/
-	$(GO) test -run='^$$' -fuzz=FuzzResolve -fuzztime=20s ./slim/elfdeps/
-	$(GO) test -run='^$$' -fuzz=FuzzImage -fuzztime=20s ./slim/
+	@pids=(); for t in $(FUZZ_SHORT); do \
+		$(GO) test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=20s -parallel 1 "$${t#*:}" & pids+=($$!); \
+	done; rc=0; for p in "$${pids[@]}"; do wait $$p || rc=1; done; exit $$rc
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRewrite -fuzztime=10m ./layers/
