@@ -71,7 +71,7 @@ unit:
 # GB-sized). In CI (CI=true) a missing service fails the test. They run in
 # parallel (t.Parallel) and mostly wait on the daemon, so more of them run
 # at once than there are cores (-parallel).
-E2E_PARALLEL ?= 6
+E2E_PARALLEL ?= 4
 e2e: services
 	$(GO) test -tags e2e -count=1 -timeout 60m -parallel $(E2E_PARALLEL) $(E2E_PKGS)
 

@@ -92,9 +92,8 @@ func packagesTestApp(t *testing.T, app packagesApp) {
 
 	reportPath := filepath.Join(t.TempDir(), "R.json")
 	begin := time.Now()
-	// A 1.4 GB source on a loaded machine: more than setsSlimTimeout. Read
-	// from the archive docker save wrote once for every test and run.
-	res := setsRun(20*time.Minute, "-q", "--sets", "all,packages", "--report", reportPath, "docker-archive:"+dockertest.Saved(t, src), "docker-daemon:"+out)
+	// Read from the archive docker save wrote once for every test and run.
+	res := setsRun(setsSlimTimeout, "-q", "--sets", "all,packages", "--report", reportPath, "docker-archive:"+dockertest.Saved(t, src), "docker-daemon:"+out)
 	if res.code != exitOK {
 		t.Fatalf("imgslim --sets all,packages %s: exit %d\nstderr:\n%s\nstdout:\n%s", src, res.code, res.stderr, res.stdout)
 	}

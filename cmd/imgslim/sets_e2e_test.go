@@ -30,7 +30,7 @@ import (
 // several at once, -parallel) on a machine others may load too: 6 minutes
 // ran out at a load average of 30 on 2 cores. It is there to stop a hang,
 // not to time the run.
-const setsSlimTimeout = 15 * time.Minute
+const setsSlimTimeout = 30 * time.Minute
 
 // setsToolchain are the build-toolchain packages the buildtools set
 // purges: none may be installed in an output.
