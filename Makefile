@@ -64,7 +64,7 @@ test: services
 # instead of layers' 20 GiB sparse file). Tests that need a service call
 # testdata/dockertest, which skips them in a binary built without -tags e2e.
 unit:
-	$(GO) test -race -short -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -short -count=1 -timeout 30m $(PKGS)
 
 # End-to-end tests: files tagged //go:build e2e and the tests that call
 # testdata/dockertest, against the services; without -race (the images are
