@@ -58,22 +58,22 @@ func (p *Plan) fetch(names []string) (map[string]blob, error) {
 		if !ok {
 			continue
 		}
-		source := name
+		source, layer := name, n.layer
 		switch n.typ {
 		case tar.TypeReg:
 		case tar.TypeLink:
-			source = n.link
+			source, layer = n.link, p.linkLayer(n.layer, n.link)
 		default:
 			continue
 		}
-		lp := p.layers[n.layer]
+		lp := p.layers[layer]
 		if lp.spool != "" {
 			if e := lp.find(source); e != nil && e.typ == tar.TypeReg && !e.sparse {
 				p.fetched[name] = blob{path: lp.spool, off: e.off, size: e.size}
 				continue
 			}
 		}
-		byLayer[n.layer] = append(byLayer[n.layer], want{name, source})
+		byLayer[layer] = append(byLayer[layer], want{name, source})
 	}
 	dir := filepath.Join(p.o.workDir, "fetched")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -145,6 +145,20 @@ func (p *Plan) fetch(names []string) (map[string]blob, error) {
 		}
 	}
 	return out, nil
+}
+
+// linkLayer returns the layer holding the file a hardlink of layer li
+// names: li itself when the target is in it, else the nearest lower layer
+// that has it. A layer may link to a file an earlier layer wrote; the
+// applier resolves the link on the filesystem built so far, and so does
+// this.
+func (p *Plan) linkLayer(li int, target string) int {
+	for l := li; l >= 0; l-- {
+		if p.layers[l].find(target) != nil {
+			return l
+		}
+	}
+	return li
 }
 
 // find returns the last entry of the layer named name.

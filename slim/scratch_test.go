@@ -293,3 +293,36 @@ func TestScratchSecrets(t *testing.T) {
 		t.Errorf("JSON report: %d secrets, want %d", len(r.Secrets), len(rep.Secrets))
 	}
 }
+
+// A layer may hardlink to a file an earlier layer wrote (the applier links
+// to it on the filesystem built so far): the copy holds that file's bytes.
+func TestScratchHardlinkToLowerLayer(t *testing.T) {
+	img := testImage(t, v1.Config{Cmd: []string{"/app/server", "--doc", "/app/doc"}, WorkingDir: "/app"},
+		gzLayer(t, dir("usr/"), reg("usr/README", "lower layer's text")),
+		gzLayer(t, dir("app/"), exe("app/server", staticELF()), hardlink("app/doc", "usr/README")))
+	out, _, err := Scratch(img, WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatalf("Scratch: %v", err)
+	}
+	ls, _ := out.Layers()
+	rc, err := ls[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("output lacks /app/doc: %v", err)
+		}
+		if h.Name != "app/doc" {
+			continue
+		}
+		b, _ := io.ReadAll(tr)
+		if got, want := string(b), "lower layer's text"; h.Typeflag != tar.TypeReg || got != want {
+			t.Fatalf("/app/doc: type %c, content %q; want a regular file holding %q", h.Typeflag, got, want)
+		}
+		return
+	}
+}
