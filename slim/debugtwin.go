@@ -36,6 +36,8 @@ var debugTools = []string{
 
 // DebugReport says what a debug twin adds.
 type DebugReport struct {
+	// Target is where the twin was written (set by the command).
+	Target string `json:"target,omitempty"`
 	// Tools are the programs the twin adds, as the source's PATH finds
 	// them; those the slim image has already are not listed.
 	Tools []string `json:"tools"`

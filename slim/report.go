@@ -74,6 +74,13 @@ type Report struct {
 	// saved (waste.go); nil when nothing was.
 	Waste *WasteReport `json:"waste,omitempty"`
 
+	// DebugTwin is set by --debug-target: the twin written beside the
+	// output.
+	DebugTwin *DebugReport `json:"debugTwin,omitempty"`
+
+	// Onto is set by --scratch --onto (onto.go).
+	Onto *OntoSection `json:"onto,omitempty"`
+
 	// Scratch is set by --scratch, Analysis by analyze.
 	Scratch  *ScratchSection  `json:"scratch,omitempty"`
 	Analysis *AnalysisSection `json:"analysis,omitempty"`

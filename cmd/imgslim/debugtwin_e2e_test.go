@@ -5,7 +5,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,10 +41,34 @@ func TestDebugTwinEndToEnd(t *testing.T) {
 			twin := "imgslim-test/debugtwin-twin:" + uniq()
 			rmiOnCleanup(t, out)
 			rmiOnCleanup(t, twin)
-			args := append(append([]string{"-q"}, tc.flags...), "--debug-target", "docker-daemon:"+twin, "docker-daemon:"+src, "docker-daemon:"+out)
+			reportPath := filepath.Join(t.TempDir(), "R.json")
+			args := append(append([]string{"-q", "--report", reportPath}, tc.flags...), "--debug-target", "docker-daemon:"+twin, "docker-daemon:"+src, "docker-daemon:"+out)
 			res := setsRun(setsSlimTimeout, args...)
 			if res.code != exitOK {
 				t.Fatalf("imgslim %q: exit %d\nstderr:\n%s\nstdout:\n%s", args, res.code, res.stderr, res.stdout)
+			}
+			// The JSON report names the twin and what its layer holds.
+			b, err := os.ReadFile(reportPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			validReport(t, b)
+			var doc struct {
+				Images []struct {
+					DebugTwin *struct {
+						Target string            `json:"target"`
+						Digest string            `json:"digest"`
+						Files  []json.RawMessage `json:"files"`
+						Layer  int64             `json:"layerBytes"`
+					} `json:"debugTwin"`
+				} `json:"images"`
+			}
+			if err := json.Unmarshal(b, &doc); err != nil || len(doc.Images) != 1 {
+				t.Fatalf("--report: %v\n%s", err, b)
+			}
+			// A slim image with a shell of its own gets an empty layer.
+			if d := doc.Images[0].DebugTwin; d == nil || d.Target != "docker-daemon:"+twin || d.Digest == "" || d.Layer == 0 || (len(d.Files) == 0) != tc.shell {
+				t.Errorf("report: debugTwin %+v, want the twin's target, digest, layer size and files (none when the slim image has a shell: %v)", d, tc.shell)
 			}
 			if !strings.Contains(res.stdout, "debug twin: ") {
 				t.Errorf("stdout says nothing of the twin:\n%s", res.stdout)
@@ -80,7 +107,7 @@ func TestDebugTwinEndToEnd(t *testing.T) {
 			}
 			// The scratch image has no shell: the twin's is what the layer
 			// brought.
-			_, err := exec.Command("docker", "run", "--rm", "--network", "none", "--entrypoint", "sh", out, "-c", "true").CombinedOutput()
+			_, err = exec.Command("docker", "run", "--rm", "--network", "none", "--entrypoint", "sh", out, "-c", "true").CombinedOutput()
 			if hasShell := err == nil; hasShell != tc.shell {
 				t.Errorf("slim image has a shell: %v, want %v", hasShell, tc.shell)
 			}

@@ -90,6 +90,7 @@ type config struct {
 	adds                       []string
 	keepPackages               []string
 	noWaste                    bool
+	onto                       string
 	digestFile                 string
 	labels, annotations        []string
 	env, unsetEnv              []string
@@ -153,6 +154,7 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.BoolVar(&c.scratch, "scratch", false, "copy only the program and what it needs to run onto an empty image")
 	fs.StringVar(&c.binary, "binary", "", "with --scratch: the `PATH` of the program in the image (default: the Entrypoint/Cmd's)")
 	fs.StringArrayVar(&c.adds, "add", nil, "with --scratch: also copy the tree at `PATH` (repeatable), as COPY --from")
+	fs.StringVar(&c.onto, "onto", "", "with --scratch: put the program and what it needs on top of the image at `BASE` (any location), whose layers stay byte for byte, instead of an empty image")
 	fs.BoolVar(&c.noTZ, "no-tz", false, "with --scratch: leave out /usr/share/zoneinfo")
 	fs.StringArrayVar(&c.keepPackages, "keep-package", nil, "with the packages set: keep the package `NAME` and what it depends on (repeatable)")
 	fs.BoolVar(&c.noWaste, "no-waste", false, "rewrite every layer holding files a later layer replaces or deletes, to drop them (default: only from layers rewritten anyway, keeping the others' blobs shared)")
@@ -201,7 +203,7 @@ func exitCode(ctx context.Context, prog string, err error, stderr io.Writer) int
 		return se.code()
 	}
 	msg := oneLine(err)
-	if slim.IsUnresolved(err) {
+	if slim.IsUnresolved(err) || slim.IsConflict(err) {
 		msg = err.Error() // one line per unresolved item
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", prog, msg)
@@ -250,6 +252,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 	}
 	if len(c.keepPackages) > 0 && !slices.Contains(sets, slim.SetPackages) {
 		return usagef("--keep-package goes with the packages set (--sets all,packages)")
+	}
+	if c.onto != "" && !c.scratch {
+		return usagef("--onto goes with --scratch: it puts the scratch closure on a base")
 	}
 	if c.noWaste && c.scratch {
 		return usagef("--no-waste rewrites the source's layers: --scratch writes one layer of its own")
@@ -390,7 +395,16 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if s.Index != nil {
 			return usagef("--scratch makes one image: pick a platform of %s with --platform", source.Location())
 		}
-		return scratchImage(ctx, c, md, warnf, s, source.Location(), target, twinTarget, workDir, g, opts, scratchOptions(c, opts), stdout, stderr, start)
+		var base v1.Image
+		if c.onto != "" {
+			bs, err := openBase(ctx, c.onto, source.Location(), s.Image, srcOpts)
+			if err != nil {
+				return err
+			}
+			defer bs.Close()
+			base = bs.Image
+		}
+		return scratchImage(ctx, c, md, warnf, s, source.Location(), target, twinTarget, workDir, g, opts, scratchOptions(c, opts), base, stdout, stderr, start)
 	}
 	if c.jobs > 0 {
 		opts = append(opts, slim.WithJobs(c.jobs))
@@ -497,7 +511,7 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		if err != nil {
 			return fmt.Errorf("writing %s: %w", dst, err)
 		}
-		if err := twin.write(ctx, stdout); err != nil {
+		if err := twin.write(ctx, stdout, r); err != nil {
 			return err
 		}
 		rr.written = time.Since(w)
@@ -623,6 +637,9 @@ func describe(c config) string {
 	if c.noWaste {
 		parts = append(parts, "--no-waste")
 	}
+	if c.onto != "" {
+		parts = append(parts, "--onto", c.onto)
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -675,8 +692,8 @@ func scratchOptions(c config, shared []slim.Option) []slim.ScratchOption {
 }
 
 // scratchImage copies the program onto an empty image and writes it.
-func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string), s *locations.Contents, src locations.Location, dst, twinTarget locations.Target, workDir string, g *gates, opts []slim.Option, sopts []slim.ScratchOption, stdout, stderr io.Writer, start time.Time) error {
-	img, r, err := slim.Scratch(s.Image, sopts...)
+func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string), s *locations.Contents, src locations.Location, dst, twinTarget locations.Target, workDir string, g *gates, opts []slim.Option, sopts []slim.ScratchOption, base v1.Image, stdout, stderr io.Writer, start time.Time) error {
+	img, r, onto, err := scratchOrOnto(s.Image, base, sopts)
 	if err != nil {
 		return err
 	}
@@ -687,6 +704,7 @@ func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string
 	}
 	r.Digest = digestOf(img, nil)
 	rep := slim.ScratchAsReport(r, c.dryRun)
+	rep.Onto = onto
 	rr := &runReport{mode: slim.ModeScratch, dryRun: c.dryRun, quiet: c.quiet, start: start, source: src, contents: s, jsonOut: c.reportOut,
 		reports: []*slim.Report{rep}}
 	if rr.gates, err = g.check(rr.reports, true); err != nil {
@@ -710,7 +728,7 @@ func scratchImage(ctx context.Context, c config, md *metadata, warnf func(string
 		if err != nil {
 			return fmt.Errorf("writing %s: %w", dst.Location(), err)
 		}
-		if err := twin.write(ctx, stdout); err != nil {
+		if err := twin.write(ctx, stdout, rep); err != nil {
 			return err
 		}
 		rr.written = time.Since(w)
@@ -803,14 +821,23 @@ func debugTwin(to locations.Target, workDir string, src, slimmed v1.Image, opts 
 	return &twinOut{to: to, img: img, rep: rep}, nil
 }
 
-// write writes the twin and says what it holds.
-func (d *twinOut) write(ctx context.Context, stdout io.Writer) error {
+// write writes the twin and says what it holds, on stdout and in the
+// slim image's report r.
+func (d *twinOut) write(ctx context.Context, stdout io.Writer, r *slim.Report) error {
 	if d == nil {
 		return nil
 	}
 	if err := d.to.WriteImage(ctx, d.img); err != nil {
 		return fmt.Errorf("writing --debug-target %s: %w", d.to.Location(), err)
 	}
+	d.rep.Target = d.to.Location().String()
+	if d.rep.Tools == nil {
+		d.rep.Tools = []string{}
+	}
+	if d.rep.Files == nil {
+		d.rep.Files = []slim.ScratchEntry{}
+	}
+	r.DebugTwin = d.rep
 	tools := "none the output lacks"
 	if len(d.rep.Tools) > 0 {
 		tools = strings.Join(d.rep.Tools, " ")
