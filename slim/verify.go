@@ -3,6 +3,7 @@ package slim
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -99,9 +100,18 @@ func (p *Plan) unexplained(d *fsdiff.Result, after fsdiff.FS) []string {
 			roots = append(roots, pb.Path)
 		}
 	}
+	// A set, and the path's ancestors looked up in it: the node image
+	// removes tens of thousands of paths under thousands of roots.
+	rootSet := map[string]bool{}
+	for _, r := range roots {
+		rootSet[r] = true
+	}
 	removed := func(name string) bool {
-		for _, r := range roots {
-			if layers.Within(name, r) {
+		if rootSet["/"] {
+			return true
+		}
+		for p := name; p != "/" && p != "." && p != ""; p = path.Dir(p) {
+			if rootSet[p] {
 				return true
 			}
 		}

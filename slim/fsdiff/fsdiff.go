@@ -14,11 +14,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/imgslim/imgslim/layers"
 )
@@ -52,10 +54,10 @@ func Read(ctx context.Context, img v1.Image) (FS, error) {
 	return NewReader().Read(ctx, img)
 }
 
-// Reader reads filesystems, parsing each distinct layer (by diff ID) once:
+// Reader reads filesystems, parsing each distinct layer (by digest) once:
 // a source and its slimmed output share the layers that lost nothing.
 type Reader struct {
-	parsed map[v1.Hash][]item
+	parsed map[v1.Hash][]item // by blob digest
 }
 
 // NewReader returns a Reader with an empty cache.
@@ -76,25 +78,53 @@ func (r *Reader) Read(ctx context.Context, img v1.Image) (FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading layers: %w", err)
 	}
-	fs := FS{}
+	// Blob digests key the cache: a layer's digest is in its descriptor,
+	// where asking a layer of a layout or an archive for its DiffID
+	// decompresses it a whole extra time; and Open checks the blob against
+	// its digest as it reads, so two layers of one digest hold one tar.
+	ids := make([]v1.Hash, len(ls))
 	for i, l := range ls {
-		items, err := r.layer(ctx, l)
-		if err != nil {
+		if ids[i], err = l.Digest(); err != nil {
 			return nil, fmt.Errorf("reading layer %d: %w", i+1, err)
 		}
-		fs.apply(items)
+	}
+	// Parse the layers not seen yet several at once (one core each: the
+	// hashing of contents is what costs), then lay them over each other.
+	parsed := make([][]item, len(ls))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	first := map[v1.Hash]int{}
+	for i, l := range ls {
+		if _, ok := r.parsed[ids[i]]; ok {
+			continue
+		}
+		if _, ok := first[ids[i]]; ok {
+			continue
+		}
+		first[ids[i]] = i
+		g.Go(func() error {
+			items, err := r.layer(gctx, l)
+			if err != nil {
+				return fmt.Errorf("reading layer %d: %w", i+1, err)
+			}
+			parsed[i] = items
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for id, i := range first {
+		r.parsed[id] = parsed[i]
+	}
+	fs := FS{}
+	for i := range ls {
+		fs.apply(r.parsed[ids[i]])
 	}
 	return fs, nil
 }
 
 func (r *Reader) layer(ctx context.Context, l v1.Layer) ([]item, error) {
-	id, err := l.DiffID()
-	if err != nil {
-		return nil, err
-	}
-	if items, ok := r.parsed[id]; ok {
-		return items, nil
-	}
 	rc, err := layers.Open(ctx, l, layers.Limit{})
 	if err != nil {
 		return nil, err
@@ -162,7 +192,6 @@ func (r *Reader) layer(ctx context.Context, l v1.Layer) ([]item, error) {
 		it.e = e
 		items = append(items, it)
 	}
-	r.parsed[id] = items
 	return items, nil
 }
 
