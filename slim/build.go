@@ -33,8 +33,15 @@ func (p *Plan) Apply() (v1.Image, error) {
 	o := p.o
 	f := layers.Format{
 		Compress: o.compress,
+		Zstd:     o.compress && o.zstd,
 		Level:    o.level,
 		OCI:      p.manifest.MediaType == types.OCIManifestSchema1,
+	}
+	mediaType, configType := p.manifest.MediaType, p.manifest.Config.MediaType
+	if f.Zstd && !f.OCI {
+		// Docker's schema 2 has no zstd layer type: the image becomes
+		// OCI, its kept layers' descriptors with it.
+		mediaType, configType, f.OCI = types.OCIManifestSchema1, types.OCIConfigJSON, true
 	}
 	out := make([]v1.Layer, len(p.layers))
 	tarSizes := make([]int64, len(p.layers))
@@ -104,7 +111,12 @@ func (p *Plan) Apply() (v1.Image, error) {
 		case l == p.layers[i].src:
 			// The source's descriptor, annotations and URLs included, and
 			// the diff ID the scan checked.
-			err = keep(l, &p.layers[i].desc, p.layers[i].diffID, tarSizes[i])
+			desc := p.layers[i].desc
+			if mediaType != p.manifest.MediaType {
+				desc.MediaType = ociLayerType(desc.MediaType)
+				l = retyped{Layer: l, mt: desc.MediaType}
+			}
+			err = keep(l, &desc, p.layers[i].diffID, tarSizes[i])
 		default:
 			var d v1.Hash
 			if d, err = l.DiffID(); err == nil {
@@ -133,7 +145,7 @@ func (p *Plan) Apply() (v1.Image, error) {
 	if p.d.setUser && p.d.user != nil {
 		cfg.Config.User = fmt.Sprintf("%d:%d", p.d.user.uid, p.d.user.gid)
 	}
-	img, err := newImage(p.manifest.MediaType, p.manifest.Config.MediaType, p.manifest.Annotations, cfg, kept, descs, diffIDs)
+	img, err := newImage(mediaType, configType, p.manifest.Annotations, cfg, kept, descs, diffIDs)
 	if err != nil {
 		return nil, fmt.Errorf("assembling image: %w", err)
 	}
@@ -295,3 +307,24 @@ func (p *Plan) rewrite(ctx context.Context, lp *layerPlan, edit layers.Edit, f l
 	defer file.Close()
 	return layers.RewriteTar(ctx, bufio.NewReaderSize(file, 1<<20), edit, p.o.workDir, f)
 }
+
+// ociLayerType is the OCI media type of a Docker schema 2 layer type.
+func ociLayerType(mt types.MediaType) types.MediaType {
+	switch mt {
+	case types.DockerLayer:
+		return types.OCILayer
+	case types.DockerUncompressedLayer:
+		return types.OCIUncompressedLayer
+	case types.DockerForeignLayer:
+		return types.OCIRestrictedLayer
+	}
+	return mt
+}
+
+// retyped is a layer under another media type (the same blob).
+type retyped struct {
+	v1.Layer
+	mt types.MediaType
+}
+
+func (r retyped) MediaType() (types.MediaType, error) { return r.mt, nil }

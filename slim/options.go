@@ -57,6 +57,7 @@ type options struct {
 	chown       []string
 	workDir     string
 	compress    bool
+	zstd        bool
 	level       int
 	jobs        int
 	logf        func(format string, args ...any)
@@ -194,6 +195,10 @@ func WithCompression(level int) SlimOption {
 		return nil
 	}
 }
+
+// WithZstd compresses rewritten layers with zstd (OCI tar+zstd) instead of
+// gzip; a Docker schema 2 image becomes an OCI one, which has the media type.
+func WithZstd() SlimOption { return func(o *options) error { o.zstd = true; return nil } }
 
 // WithoutCompression writes rewritten layers as plain tars, as `docker save`
 // does; right for a daemon or docker-archive target, which decompresses

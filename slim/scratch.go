@@ -423,7 +423,7 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 	mtime = mtime.UTC()
 
 	rep := &ScratchReport{Program: program, Before: p.beforeTotals(), Warnings: p.warnings, Secrets: p.scratchSecrets(all)}
-	f := layers.Format{Compress: o.compress, Level: o.level, OCI: true}
+	f := layers.Format{Compress: o.compress, Zstd: o.compress && o.zstd, Level: o.level, OCI: true}
 	l, size, err := layers.WriteSparse(o.ctx, o.workDir, f, func(tw *tar.Writer, sparse func(*tar.Header, io.Reader) error) error {
 		gen := scratchBase()
 		written := map[string]bool{}

@@ -81,6 +81,7 @@ type config struct {
 	platform, report           string
 	reportOut                  io.Writer // stdout, for --report -
 	jobs, level                int
+	compression                string
 	sets, skip                 string
 	scrub                      bool
 	maxSize, minSaving         string
@@ -144,7 +145,8 @@ func slimFlags(c *config) (*pflag.FlagSet, *bool) {
 	fs.StringVar(&c.platform, "platform", "", "slim only the `OS/ARCH[/VARIANT]` image of a multi-platform index (default: every platform)")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "allow TARGET to be the same location as SOURCE")
 	fs.IntVar(&c.jobs, "jobs", 0, "layers processed at once (default: the number of CPUs)")
-	fs.IntVar(&c.level, "compression-level", 6, "gzip `LEVEL` (1-9) of rewritten layers")
+	fs.IntVar(&c.level, "compression-level", 6, "`LEVEL` (1-9, fast to small) of rewritten layers: gzip's level, or zstd's fastest (1-2), default (3-6), better (7-8) or best (9)")
+	fs.StringVar(&c.compression, "compression", "gzip", "compress rewritten layers with `gzip|zstd` (zstd: OCI tar+zstd layers, the image becomes OCI; Docker loads only gzip)")
 	fs.StringVar(&c.sets, "sets", "all", "built-in rule `LIST` to apply, comma-separated: "+strings.Join(slim.AllSets, ",")+", all or none; and "+strings.Join(slim.OptInSets, ",")+", which all leaves out")
 	fs.StringVar(&c.skip, "skip", "", "built-in rule `LIST` to leave out of --sets")
 	fs.BoolVar(&c.scrub, "scrub-history", false, "empty the created_by commands of the output's history (they can hold secrets)")
@@ -326,6 +328,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		return usageError{err}
 	}
 	dst = target.Location()
+	if c.compression == "zstd" && (dst.Kind == locations.Daemon || dst.Kind == locations.DockerArchive) {
+		return usagef("--compression zstd: the target %s is loaded by Docker, which reads gzip or plain layers, not zstd", dst)
+	}
 	if c.debugTarget != "" && c.dryRun {
 		return usagef("--debug-target writes an image: not with --dry-run")
 	}
@@ -413,6 +418,9 @@ func slimImage(ctx context.Context, c config, srcArg, dstArg string, stdout, std
 		// The engine refuses an output that cannot fit before rewriting
 		// a layer; the gate below checks what was built.
 		opts = append(opts, slim.WithMaxSize(g.maxSize))
+	}
+	if c.compression == "zstd" {
+		opts = append(opts, slim.WithZstd())
 	}
 	if locations.PlainLayers(dst, s.Image) {
 		opts = append(opts, slim.WithoutCompression())

@@ -27,6 +27,9 @@ func (c *config) validate(jobsSet bool) error {
 	if c.level < 1 || c.level > 9 {
 		return usagef("bad --compression-level %d: want 1 to 9", c.level)
 	}
+	if c.compression != "gzip" && c.compression != "zstd" {
+		return usagef("bad --compression %q: want gzip or zstd", c.compression)
+	}
 	if jobsSet && c.jobs < 1 {
 		return usagef("bad --jobs %d: want 1 or more", c.jobs)
 	}

@@ -147,6 +147,8 @@ func TestFlagValidation(t *testing.T) {
 		{"remove empty", []string{"--remove", ""}, "empty pattern"},
 		{"keep /", []string{"--keep", "/"}, "root directory"},
 		{"compression level", []string{"--compression-level", "0"}, "--compression-level"},
+		{"compression", []string{"--compression", "brotli"}, "--compression"},
+		{"compression empty", []string{"--compression", ""}, "--compression"},
 		{"platform", []string{"--platform", "a/b/c/d"}, "--platform"},
 		{"binary without scratch", []string{"--binary", "/app"}, "--scratch"},
 	} {
@@ -162,6 +164,33 @@ func TestFlagValidation(t *testing.T) {
 			}
 			if exists(out) {
 				t.Errorf("%s was written", out)
+			}
+		})
+	}
+}
+
+// TestZstdToDocker: a target that Docker loads cannot take zstd layers:
+// one line says so before any work, and nothing is written.
+func TestZstdToDocker(t *testing.T) {
+	src := "oci:" + filepath.Join(t.TempDir(), "nothing") + ":v1" // never opened
+	for _, target := range []func(dir string) (arg, path string){
+		func(dir string) (string, string) {
+			return "docker-archive:" + filepath.Join(dir, "out.tar") + ":imgslim-test/x:v1", filepath.Join(dir, "out.tar")
+		},
+		func(dir string) (string, string) { return "docker-daemon:imgslim-test/zstd-refused:v1", "" },
+	} {
+		arg, path := target(t.TempDir())
+		t.Run(arg, func(t *testing.T) {
+			r := imgslim(t, "--compression", "zstd", src, arg)
+			if r.code != exitUsage {
+				t.Errorf("exit: got %d, want %d (stderr %q)", r.code, exitUsage, r.stderr)
+			}
+			lines := r.stderrLines()
+			if len(lines) != 1 || !strings.Contains(lines[0], "zstd") || !strings.Contains(lines[0], "Docker") {
+				t.Errorf("stderr: got %q, want one line saying Docker reads no zstd", r.stderr)
+			}
+			if path != "" && exists(path) {
+				t.Errorf("%s was written", path)
 			}
 		})
 	}
