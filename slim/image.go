@@ -7,7 +7,7 @@ import "github.com/google/go-containerregistry/pkg/v1"
 func Image(img v1.Image, opts ...Option) (v1.Image, *Report, error) {
 	// Apply follows at once, so the plan keeps each layer's tar: reading
 	// it back costs less than decompressing the layer again.
-	p, err := NewPlan(img, append(opts[:len(opts):len(opts)], withSpool())...)
+	p, err := NewPlan(img, append(opts[:len(opts):len(opts)], withSpool(), withRecord())...)
 	if err != nil {
 		return nil, nil, err
 	}

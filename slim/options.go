@@ -65,6 +65,7 @@ type options struct {
 	sets        []string
 	scrub       bool
 	spool       bool // keep each layer's tar on disk between plan and apply
+	record      bool // record each layer's filesystem for the verification
 	binary      string
 	adds        []string
 	noTZ        bool
@@ -308,3 +309,8 @@ func WithMaxRatio(r int64) SharedOption {
 func WithDescription(s string) SlimOption {
 	return func(o *options) error { o.description = s; return nil }
 }
+
+// withRecord makes the scan record each source layer's filesystem (paths,
+// owners, content digests) as it reads it, for the verification of the
+// output, which then reads only the layers it wrote.
+func withRecord() Option { return SharedOption(func(o *options) error { o.record = true; return nil }) }

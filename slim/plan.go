@@ -145,7 +145,7 @@ func scanImage(img v1.Image, o *options) (*Plan, error) {
 			if o.spool {
 				spool = filepath.Join(o.workDir, fmt.Sprintf("spool-%d.tar", i))
 			}
-			lp, err := scanLayer(ctx, l, cfg.RootFS.DiffIDs[i], spool, o.limit, p.wantContent, &held)
+			lp, err := scanLayer(ctx, l, cfg.RootFS.DiffIDs[i], spool, o.record, o.limit, p.wantContent, &held)
 			if err != nil {
 				return fmt.Errorf("reading layer %d (%s): %w", i+1, lp.digest, err)
 			}

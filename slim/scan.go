@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/imgslim/imgslim/layers"
+	"github.com/imgslim/imgslim/slim/fsdiff"
 	"github.com/imgslim/imgslim/slim/secrets"
 )
 
@@ -73,6 +74,7 @@ type layerPlan struct {
 	size      int64 // blob bytes
 	tarSize   int64
 	entries   []entry
+	fs        *fsdiff.Recorder // the layer's filesystem, when recorded
 	passwd    *captured
 	group     *captured
 	// files holds the contents the rule sets read (lockfiles, package
@@ -96,7 +98,7 @@ type layerPlan struct {
 // demand and keeps none).
 var maxHeld int64 = 256 << 20 // a variable for tests
 
-func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, lim layers.Limit, want func(name string, size int64) bool, held *atomic.Int64) (_ *layerPlan, err error) {
+func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, record bool, lim layers.Limit, want func(name string, size int64) bool, held *atomic.Int64) (_ *layerPlan, err error) {
 	lp := &layerPlan{src: l, diffID: diffID, files: map[string][]byte{}, headers: map[string]*tar.Header{}}
 	var spoolW io.Writer
 	if spool != "" {
@@ -145,7 +147,7 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, li
 		return nil
 	}
 	var buf bytes.Buffer
-	lp.tarSize, err = layers.ScanTo(ctx, l, layers.ScanOptions{DiffID: lp.diffID, Spool: spoolW, Limit: lim}, func(h *tar.Header, off int64, r io.Reader) error {
+	var fn layers.OffsetFunc = func(h *tar.Header, off int64, r io.Reader) error {
 		e := entry{name: layers.Clean(h.Name), typ: h.Typeflag, mode: h.Mode, size: h.Size, off: off, sparse: layers.Sparse(h),
 			uid: h.Uid, gid: h.Gid, mtime: h.ModTime.Unix()}
 		for k, v := range h.PAXRecords {
@@ -221,7 +223,12 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, li
 			}
 		}
 		return nil
-	})
+	}
+	if record {
+		lp.fs = &fsdiff.Recorder{}
+		fn = lp.fs.Wrap(fn)
+	}
+	lp.tarSize, err = layers.ScanTo(ctx, l, layers.ScanOptions{DiffID: lp.diffID, Spool: spoolW, Limit: lim}, fn)
 	if k := len(lp.entries) - 1; k >= 0 && lp.entries[k].sparse {
 		lp.entries[k].stored = max(0, lp.tarSize-lp.entries[k].off-1024)
 	}

@@ -72,6 +72,12 @@ func (p *Plan) verified(src, out v1.Image) (v1.Image, error) {
 		}
 	}
 	rd := fsdiff.NewReader()
+	for _, lp := range p.layers {
+		if lp.fs != nil {
+			rd.Prime(lp.digest, lp.fs)
+			lp.fs = nil // held once, by the reader
+		}
+	}
 	before, err := rd.Read(p.o.ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("verifying the output: reading the source: %w", err)

@@ -130,7 +130,7 @@ func (r *Reader) layer(ctx context.Context, l v1.Layer) ([]item, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	var items []item
+	var rec Recorder
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
@@ -140,59 +140,115 @@ func (r *Reader) layer(ctx context.Context, l v1.Layer) ([]item, error) {
 		if err != nil {
 			return nil, err
 		}
-		name := layers.Clean(h.Name)
-		if target, opaque, ok := layers.Whiteout(h); ok {
-			// The marker itself, as a file: a hostile layer may
-			// hardlink to it.
-			d := sha256.New()
-			n, err := io.Copy(d, tr)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", name, err)
-			}
-			marker := Entry{Path: name, Type: "file", Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid, Size: n, Digest: "sha256:" + hex.EncodeToString(d.Sum(nil))}
-			items = append(items, item{e: Entry{Path: target}, whiteout: !opaque, opaque: opaque, marker: &marker})
-			continue
+		if err := rec.add(h, tr, nil); err != nil {
+			return nil, err
 		}
-		if name == "/" {
-			continue
-		}
-		e := Entry{Path: name, Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid}
-		it := item{}
-		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeGNUSparse, tar.TypeRegA:
-			e.Type = "file"
-			d := sha256.New()
-			n, err := io.Copy(d, tr)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", name, err)
-			}
-			e.Size, e.Digest = n, "sha256:"+hex.EncodeToString(d.Sum(nil))
-		case tar.TypeLink:
-			e.Type, it.hardlink = "file", layers.Clean(h.Linkname)
-		case tar.TypeSymlink:
-			e.Type, e.Link = "symlink", h.Linkname
-		case tar.TypeDir:
-			e.Type = "dir"
-		case tar.TypeChar, tar.TypeBlock:
-			e.Type = map[byte]string{tar.TypeChar: "char", tar.TypeBlock: "block"}[h.Typeflag]
-			e.DevMajor, e.DevMinor = h.Devmajor, h.Devminor
-		case tar.TypeFifo:
-			e.Type = "fifo"
-		default:
-			continue // not a file system entry (PAX globals, …)
-		}
-		for k, v := range h.PAXRecords {
-			if x, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
-				if e.Xattrs == nil {
-					e.Xattrs = map[string]string{}
-				}
-				e.Xattrs[x] = v
-			}
-		}
-		it.e = e
-		items = append(items, it)
 	}
-	return items, nil
+	return rec.items, nil
+}
+
+// Recorder builds a layer's entries from a scan that reads the layer
+// anyway (see Wrap), so that a Reader primed with them (Prime) need not
+// read the layer a second time.
+type Recorder struct{ items []item }
+
+// Wrap returns fn recording every entry as it goes: fn reads the content
+// through a tee into the entry's hash, and what fn leaves unread is read
+// into the hash after it returns.
+func (rec *Recorder) Wrap(fn layers.OffsetFunc) layers.OffsetFunc {
+	return func(h *tar.Header, off int64, r io.Reader) error {
+		return rec.add(h, r, func(r io.Reader) error { return fn(h, off, r) })
+	}
+}
+
+// Prime gives r the entries rec recorded of the layer whose blob digest is
+// digest, which Read then takes instead of reading the layer.
+func (r *Reader) Prime(digest v1.Hash, rec *Recorder) { r.parsed[digest] = rec.items }
+
+// add records the entry h with content r, calling fn (when not nil) with
+// the content first.
+func (rec *Recorder) add(h *tar.Header, r io.Reader, fn func(io.Reader) error) (err error) {
+	name := layers.Clean(h.Name)
+	// content hashes r: what fn reads of it, then the rest.
+	content := func() (int64, string, error) {
+		d := sha256.New()
+		cr := &counter{r: r}
+		if fn != nil {
+			if err := fn(io.TeeReader(cr, d)); err != nil {
+				return 0, "", err
+			}
+			fn = nil
+		}
+		if _, err := io.Copy(d, cr); err != nil {
+			return 0, "", fmt.Errorf("reading %s: %w", name, err)
+		}
+		return cr.n, "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
+	}
+	defer func() {
+		if fn != nil && err == nil {
+			err = fn(r) // an entry whose content is not hashed
+		}
+	}()
+	if target, opaque, ok := layers.Whiteout(h); ok {
+		// The marker itself, as a file: a hostile layer may
+		// hardlink to it.
+		n, digest, err := content()
+		if err != nil {
+			return err
+		}
+		marker := Entry{Path: name, Type: "file", Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid, Size: n, Digest: digest}
+		rec.items = append(rec.items, item{e: Entry{Path: target}, whiteout: !opaque, opaque: opaque, marker: &marker})
+		return nil
+	}
+	if name == "/" {
+		return nil
+	}
+	e := Entry{Path: name, Mode: h.Mode & 0o7777, UID: h.Uid, GID: h.Gid}
+	it := item{}
+	switch h.Typeflag {
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeRegA:
+		e.Type = "file"
+		n, digest, err := content()
+		if err != nil {
+			return err
+		}
+		e.Size, e.Digest = n, digest
+	case tar.TypeLink:
+		e.Type, it.hardlink = "file", layers.Clean(h.Linkname)
+	case tar.TypeSymlink:
+		e.Type, e.Link = "symlink", h.Linkname
+	case tar.TypeDir:
+		e.Type = "dir"
+	case tar.TypeChar, tar.TypeBlock:
+		e.Type = map[byte]string{tar.TypeChar: "char", tar.TypeBlock: "block"}[h.Typeflag]
+		e.DevMajor, e.DevMinor = h.Devmajor, h.Devminor
+	case tar.TypeFifo:
+		e.Type = "fifo"
+	default:
+		return nil // not a file system entry (PAX globals, …)
+	}
+	for k, v := range h.PAXRecords {
+		if x, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+			if e.Xattrs == nil {
+				e.Xattrs = map[string]string{}
+			}
+			e.Xattrs[x] = v
+		}
+	}
+	it.e = e
+	rec.items = append(rec.items, it)
+	return nil
+}
+
+type counter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // apply lays one layer over fs, as the OCI image spec says: its whiteouts
