@@ -1,103 +1,89 @@
 #!/usr/bin/env bash
-# make bench: times imgslim against crane on a >= 1 GB bloated image served by
-# a local registry, and checks imgslim's targets:
+# make bench: issue 11's figures, each beside its reference, measured in ONE
+# run on this machine so that the ratios hold whatever its speed and load.
 #
-#   wall time <= 0.2 x crane flatten, <= 1.5 x crane export, peak RSS <= 256 MiB.
+# Images, served by an in-memory registry on 127.0.0.1 (`crane registry serve`):
+#   node   the e2e suite's single-stage Node fixture, imgslim-test/node-ts-app:1
+#          (1.47 GB, built by testdata/dockertest when the daemon lacks it),
+#          kept as a gzip OCI layout in the cache, keyed by its image ID
+#   node2  a second app image on the same base: node plus one more app layer
+#          (crane append), for the second-image-on-the-same-base ratio
+#   big    a generated image (testdata/gen, BENCH_BIG_SIZE, default 10GB),
+#          for time and memory as images grow; BENCH_BIG=0 leaves it out
 #
-# Steps: build crane (the go-containerregistry version in go.mod) and imgslim;
-# generate the image with testdata/gen (cached while the generator and size
-# are unchanged); serve a registry on 127.0.0.1 with `crane registry serve`;
-# push the image; time `crane export` (the floor: pull and decompress every
-# layer), `crane flatten` (pull, rewrite into one layer, push) and imgslim
-# (pull, rewrite every layer, push) with /usr/bin/time.
+# Timed with /usr/bin/time (wall s, peak RSS): crane export to /dev/null and
+# crane flatten (the references), imgslim with default rules to an OCI layout,
+# imgslim --dry-run and imgslim analyze, imgslim on node2 after node with the
+# same cache directory; the peak bytes of imgslim's temp directory are sampled
+# every 0.2 s. Beside each figure: the load average when it was taken (the
+# machine may be shared).
 #
-# Benchmarks inform, they do not gate: targets that are missed are printed as
-# FAIL, but the exit status is 0 unless a step fails (imgslim erring or
-# writing an image that crane validate rejects counts as failing). When
-# bin/imgslim does not build, its row is skipped and the crane rows still run.
+# Benchmarks inform, they do not gate: a missed target prints FAIL, the exit
+# status is 0 unless a step fails (imgslim erring, or writing an image that
+# crane validate rejects).
 #
 # Environment:
-#   BENCH_SIZE   uncompressed size of the image (default 1.2GB; at least 1GB
-#                for the targets to mean anything)
-#   BENCH_RUNS   runs of each command; the fastest is reported (default 1)
-#   BENCH_CACHE  where crane, the image and the logs are kept
-#                (default ~/.cache/imgslim-bench)
-#   GO           the go command (default go)
+#   BENCH_CACHE     crane, the layouts and the logs (default ~/.cache/imgslim-bench)
+#   BENCH_BIG       1 (default) or 0
+#   BENCH_BIG_SIZE  the generated image's uncompressed size (default 10GB)
+#   GO              the go command (default go)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-SIZE=${BENCH_SIZE:-1.2GB}
-RUNS=${BENCH_RUNS:-1}
 CACHE=${BENCH_CACHE:-$HOME/.cache/imgslim-bench}
+BIG=${BENCH_BIG:-1}
+BIG_SIZE=${BENCH_BIG_SIZE:-10GB}
 GO=${GO:-go}
-REMOVE=(--remove '**/.git' --remove /root/.npm --remove /var/cache/apt --remove /var/lib/apt/lists
-	--remove /usr/share/doc --remove /usr/share/man --remove /app/src)
+NODE_TAG=imgslim-test/node-ts-app:1
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-calc() { awk "BEGIN { print $* }"; } # floating-point arithmetic and comparisons
+calc() { awk "BEGIN { print $* }"; }
+load() { cut -d' ' -f1 /proc/loadavg; }
 
 mkdir -p "$CACHE/bin"
 LOGS=$CACHE/logs
-rm -rf "$LOGS" && mkdir -p "$LOGS"
+WORK=$CACHE/work
+rm -rf "$LOGS" "$WORK" && mkdir -p "$LOGS" "$WORK"
 
 # --- tools -------------------------------------------------------------------
 
 if [ ! -x /usr/bin/time ]; then
+	[ "$(id -u)" = 0 ] || die "/usr/bin/time is missing: apt-get install time"
 	say "installing GNU time (apt package time)"
-	if [ "$(id -u)" = 0 ]; then
-		{ apt-get update && apt-get install -y time; } >"$LOGS/apt.log" 2>&1 || die "apt-get install time failed: see $LOGS/apt.log"
-	else
-		die "/usr/bin/time is missing: apt-get install time"
-	fi
+	{ apt-get update && apt-get install -y time; } >"$LOGS/apt.log" 2>&1 || die "apt-get install time failed: see $LOGS/apt.log"
 fi
-
 GGCR=$($GO list -m -f '{{.Version}}' github.com/google/go-containerregistry)
 CRANE=$CACHE/bin/crane-$GGCR
 if [ ! -x "$CRANE" ]; then
 	say "building crane $GGCR"
 	tmpbin=$(mktemp -d "$CACHE/bin/tmp.XXXXXX")
-	GOBIN=$tmpbin GOFLAGS= $GO install "github.com/google/go-containerregistry/cmd/crane@$GGCR" ||
-		die "go install crane@$GGCR failed"
+	GOBIN=$tmpbin GOFLAGS= $GO install "github.com/google/go-containerregistry/cmd/crane@$GGCR" || die "go install crane@$GGCR failed"
 	mv "$tmpbin/crane" "$CRANE" && rmdir "$tmpbin"
 fi
-"$CRANE" registry serve --help >/dev/null 2>&1 || die "$CRANE has no 'registry serve'"
+IMGSLIM=$PWD/bin/imgslim
+CGO_ENABLED=0 $GO build -trimpath -o "$IMGSLIM" ./cmd/imgslim 2>"$LOGS/imgslim-build.log" || die "imgslim does not build: see $LOGS/imgslim-build.log"
+"$IMGSLIM" --help 2>&1 | grep -q -- --cache-dir && HAVE_CACHE=1 || HAVE_CACHE=
 
-IMGSLIM=bin/imgslim
-if $GO build -o "$IMGSLIM" ./cmd/imgslim 2>"$LOGS/imgslim-build.log"; then
-	say "built $IMGSLIM"
-else
-	say "imgslim does not build (see $LOGS/imgslim-build.log): its row is skipped"
-	IMGSLIM=
+# --- images ------------------------------------------------------------------
+
+docker version >/dev/null 2>&1 || die "no Docker daemon (make services)"
+if ! docker image inspect "$NODE_TAG" >/dev/null 2>&1; then
+	say "building $NODE_TAG (testdata/dockertest)"
+	$GO test -tags e2e -count=1 -run '^TestNodeTSApp$' ./testdata/dockertest/ >"$LOGS/fixture.log" 2>&1 || die "building the node fixture failed: see $LOGS/fixture.log"
 fi
-
-# --- image -------------------------------------------------------------------
-
-IMAGE=$CACHE/image-$SIZE
-STAMP=$IMAGE.stamp
-genhash=$( { printf 'size=%s\n' "$SIZE"; cat $(ls testdata/gen/*.go | grep -v '_test\.go$') go.mod go.sum; } | sha256sum | cut -d' ' -f1)
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$genhash" ] && [ -f "$IMAGE/index.json" ]; then
-	say "reusing $IMAGE (generator and size unchanged)"
-else
-	say "generating a $SIZE image in $IMAGE"
-	rm -f "$STAMP"
-	$GO build -o "$CACHE/bin/gen" ./testdata/gen
-	"$CACHE/bin/gen" -out "$IMAGE" -tag src -size "$SIZE"
-	echo "$genhash" >"$STAMP"
-fi
-
-# --- registry ----------------------------------------------------------------
+NODE_ID=$(docker image inspect "$NODE_TAG" --format '{{.Id}}')
+NODE_LAYOUT=$CACHE/node-${NODE_ID#sha256:}
+NODE_LAYOUT=${NODE_LAYOUT:0:${#CACHE}+18}
 
 REG_PID=
+SAMPLER=
 cleanup() {
-	if [ -n "$REG_PID" ]; then
-		kill "$REG_PID" 2>/dev/null || true
-		wait "$REG_PID" 2>/dev/null || true
-	fi
+	[ -z "$SAMPLER" ] || { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; } || true
+	[ -z "$REG_PID" ] || { kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; } || true
+	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# Port 0: the registry picks a free port and logs it.
 "$CRANE" registry serve --address 127.0.0.1:0 >"$LOGS/registry.log" 2>&1 &
 REG_PID=$!
 PORT=
@@ -107,117 +93,154 @@ for _ in $(seq 100); do
 	kill -0 "$REG_PID" 2>/dev/null || die "the registry exited: $(cat "$LOGS/registry.log")"
 	sleep 0.1
 done
-[ -n "$PORT" ] || die "the registry did not start: $(cat "$LOGS/registry.log")"
+[ -n "$PORT" ] || die "the registry did not start"
 REG=127.0.0.1:$PORT
-for _ in $(seq 50); do
-	"$CRANE" catalog "$REG" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-say "registry (in memory) on $REG, pid $REG_PID"
+say "registry (in memory) on $REG"
 
-# crane and ggcr use plain HTTP for 127.0.0.1 by themselves: no --insecure.
-start=$(date +%s.%N)
-"$CRANE" push "$IMAGE" "$REG/bench:src" >"$LOGS/push.log" 2>&1 || die "crane push failed: $(tail -5 "$LOGS/push.log")"
-say "pushed $REG/bench:src in $(calc "int(($(date +%s.%N) - $start) * 10) / 10")s"
+if [ ! -f "$NODE_LAYOUT/index.json" ]; then
+	# Once per fixture: docker save, then crane compresses the layers
+	# (gzip, as a registry would serve them) and keeps them as a layout.
+	say "converting $NODE_TAG to a gzip OCI layout (once; a few minutes)"
+	docker save "$NODE_TAG" -o "$WORK/node.tar"
+	"$CRANE" push "$WORK/node.tar" "$REG/bench:node" >"$LOGS/convert.log" 2>&1 || die "crane push: see $LOGS/convert.log"
+	rm -rf "$NODE_LAYOUT.tmp" && "$CRANE" pull --format oci "$REG/bench:node" "$NODE_LAYOUT.tmp" >>"$LOGS/convert.log" 2>&1
+	rm -f "$WORK/node.tar" && mv "$NODE_LAYOUT.tmp" "$NODE_LAYOUT"
+fi
+"$CRANE" push "$NODE_LAYOUT" "$REG/bench:node" >"$LOGS/push.log" 2>&1 || die "crane push: see $LOGS/push.log"
+# node2: the same base and app, plus one more app layer.
+mkdir -p "$WORK/app2/srv/app2" && head -c 4096 /dev/urandom | base64 >"$WORK/app2/srv/app2/server.js"
+tar -C "$WORK/app2" -cf "$WORK/app2.tar" srv
+"$CRANE" append -b "$REG/bench:node" -f "$WORK/app2.tar" -t "$REG/bench:node2" >>"$LOGS/push.log" 2>&1 || die "crane append: see $LOGS/push.log"
 
-# --- timings -----------------------------------------------------------------
+if [ "$BIG" = 1 ]; then
+	BIG_LAYOUT=$CACHE/big-$BIG_SIZE
+	genhash=$( { printf 'size=%s\n' "$BIG_SIZE"; cat $(ls testdata/gen/*.go | grep -v '_test\.go$') go.mod go.sum; } | sha256sum | cut -d' ' -f1)
+	if [ ! -f "$BIG_LAYOUT.stamp" ] || [ "$(cat "$BIG_LAYOUT.stamp")" != "$genhash" ] || [ ! -f "$BIG_LAYOUT/index.json" ]; then
+		say "generating a $BIG_SIZE image (once per generator version)"
+		rm -f "$BIG_LAYOUT.stamp"
+		$GO build -o "$CACHE/bin/gen" ./testdata/gen
+		"$CACHE/bin/gen" -out "$BIG_LAYOUT" -tag src -size "$BIG_SIZE" >"$LOGS/gen.log" 2>&1 || die "gen: see $LOGS/gen.log"
+		echo "$genhash" >"$BIG_LAYOUT.stamp"
+	fi
+	"$CRANE" push "$BIG_LAYOUT" "$REG/bench:big" >>"$LOGS/push.log" 2>&1 || die "crane push: see $LOGS/push.log"
+fi
 
-# run NAME CMD...: runs CMD BENCH_RUNS times under /usr/bin/time, stdout to
-# $OUT (default $LOGS/NAME.out), stderr to $LOGS/NAME.err, and sets WALL and
-# RSS (MiB) of the fastest run.
-run() {
-	local name=$1 i wall rss out=${OUT:-$LOGS/$1.out}
-	shift
-	WALL= RSS=
-	for i in $(seq "$RUNS"); do
-		if ! /usr/bin/time -f '%e %M' -o "$LOGS/$name.time" "$@" >"$out" 2>"$LOGS/$name.err"; then
-			say "$name failed ($(head -1 "$LOGS/$name.time")); the end of $LOGS/$name.err:"
-			tail -5 "$LOGS/$name.err" >&2
-			return 1
-		fi
-		read -r wall rss < <(tail -1 "$LOGS/$name.time")
-		rss=$((rss / 1024))
-		say "$name: run $i: ${wall}s, ${rss} MiB"
-		if [ -z "$WALL" ] || [ "$(calc "$wall < $WALL")" = 1 ]; then
-			WALL=$wall RSS=$rss
-		fi
+# --- timing ------------------------------------------------------------------
+
+# sample DIR FILE: writes the peak size of DIR to FILE every 0.2 s.
+sample() {
+	local peak=0 n
+	while :; do
+		n=$(du -sb "$1" 2>/dev/null | cut -f1) || n=0
+		[ "${n:-0}" -gt "$peak" ] && peak=$n && echo "$peak" >"$2"
+		sleep 0.2
 	done
 }
 
-# image size: the sum of the config and layer sizes in the manifest.
-size_of() {
-	"$CRANE" manifest "$1" | grep -o '"size": *[0-9]*' | grep -o '[0-9]*$' | awk '{ s += $1 } END { print s }'
+# run NAME CMD...: runs CMD under /usr/bin/time with its own TMPDIR; sets
+# WALL (s), RSS (MiB), TMPPEAK (bytes) and LOAD (1-minute average before).
+run() {
+	local name=$1
+	shift
+	local tmp=$WORK/tmp-$name
+	rm -rf "$tmp" && mkdir -p "$tmp"
+	echo 0 >"$LOGS/$name.tmppeak"
+	LOAD=$(load)
+	sample "$tmp" "$LOGS/$name.tmppeak" &
+	SAMPLER=$!
+	local rc=0
+	TMPDIR=$tmp /usr/bin/time -f '%e %M' -o "$LOGS/$name.time" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" || rc=$?
+	kill "$SAMPLER" 2>/dev/null && wait "$SAMPLER" 2>/dev/null || true
+	SAMPLER=
+	if [ "$rc" != 0 ]; then
+		say "$name failed (exit $rc); the end of $LOGS/$name.err:"
+		tail -5 "$LOGS/$name.err" >&2
+		return 1
+	fi
+	read -r WALL RSS < <(tail -1 "$LOGS/$name.time")
+	RSS=$((RSS / 1024))
+	TMPPEAK=$(cat "$LOGS/$name.tmppeak")
+	say "$name: ${WALL}s, ${RSS} MiB, temp peak $TMPPEAK bytes, load $LOAD"
 }
 
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-OUT=/dev/null run export "$CRANE" export "$REG/bench:src" - || die "crane export failed"
-EXPORT_WALL=$WALL EXPORT_RSS=$RSS
-run flatten "$CRANE" flatten "$REG/bench:src" -t "$REG/bench:flat" || die "crane flatten failed"
-FLAT_WALL=$WALL FLAT_RSS=$RSS
 STATUS=0
-if [ -n "$IMGSLIM" ]; then
-	if run imgslim "$IMGSLIM" --insecure --sets none --report "$LOGS/imgslim-report.json" "${REMOVE[@]}" "docker://$REG/bench:src" "docker://$REG/bench:slim"; then
-		SLIM_WALL=$WALL SLIM_RSS=$RSS
-		if "$CRANE" validate --remote "$REG/bench:slim" >"$LOGS/validate.log" 2>&1; then
-			SLIM_VALID=valid
-		else
-			SLIM_VALID="INVALID (crane validate: see $LOGS/validate.log)"
-			STATUS=1
-		fi
+declare -A W R T L
+timed() { # NAME CMD...
+	local name=$1
+	if run "$@"; then
+		W[$name]=$WALL R[$name]=$RSS T[$name]=$TMPPEAK L[$name]=$LOAD
 	else
-		IMGSLIM_FAILED=1
+		W[$name]=FAILED R[$name]=- T[$name]=- L[$name]=$LOAD
 		STATUS=1
 	fi
+}
+CACHEFLAG=()
+[ -z "$HAVE_CACHE" ] || CACHEFLAG=(--cache-dir "$WORK/layercache")
+
+timed export "$CRANE" export "$REG/bench:node" /dev/null
+timed flatten "$CRANE" flatten "$REG/bench:node" -t "$REG/bench:flat"
+timed slim "$IMGSLIM" --insecure "${CACHEFLAG[@]}" --report "$LOGS/slim-report.json" "docker://$REG/bench:node" "oci:$WORK/out-node:slim"
+timed dryrun "$IMGSLIM" --insecure --dry-run "docker://$REG/bench:node" "oci:$WORK/out-dry:slim"
+timed analyze "$IMGSLIM" analyze --insecure "docker://$REG/bench:node"
+timed second "$IMGSLIM" --insecure "${CACHEFLAG[@]}" "docker://$REG/bench:node2" "oci:$WORK/out-node2:slim"
+if [ "$BIG" = 1 ]; then
+	timed bigexport "$CRANE" export "$REG/bench:big" /dev/null
+	timed big "$IMGSLIM" --insecure --sets none --remove /usr/share/doc "docker://$REG/bench:big" "oci:$WORK/out-big:slim"
+fi
+
+# The outputs must be valid images: crane validate reads every layer.
+for o in out-node out-node2; do
+	[ -f "$WORK/$o/index.json" ] || continue
+	if ! "$CRANE" push "$WORK/$o" "$REG/bench:$o" >"$LOGS/validate-$o.log" 2>&1 ||
+		! "$CRANE" validate --remote "$REG/bench:$o" >>"$LOGS/validate-$o.log" 2>&1; then
+		say "$o: INVALID (see $LOGS/validate-$o.log)"
+		STATUS=1
+	fi
+done
+# The two app images' base layers: the same rewritten blobs?
+SHARED=-
+if [ -f "$WORK/out-node/index.json" ] && [ -f "$WORK/out-node2/index.json" ]; then
+	a=$("$CRANE" manifest "$REG/bench:out-node" | grep -o 'sha256:[0-9a-f]*' | sort)
+	b=$("$CRANE" manifest "$REG/bench:out-node2" | grep -o 'sha256:[0-9a-f]*' | sort)
+	SHARED="$(comm -12 <(echo "$a") <(echo "$b") | wc -l) blobs shared of $(echo "$a" | wc -l)"
 fi
 
 # --- report ------------------------------------------------------------------
 
 mib() { awk "BEGIN { printf \"%.1f\", $1 / 1048576 }"; }
-ratio() { awk "BEGIN { printf \"%.3f\", $1 / $2 }"; }
-verdict() { # value limit
-	if [ "$(calc "$1 <= $2")" = 1 ]; then echo PASS; else echo 'FAIL  <<<<<<<<'; fi
-}
+ratio() { [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && awk "BEGIN { printf \"%.3f\", $1 / $2 }" || echo -; }
+verdict() { [[ $1 =~ ^[0-9.]+$ ]] || { echo 'FAIL  <<<<'; return; }; [ "$(calc "$1 <= $2")" = 1 ] && echo PASS || echo 'FAIL  <<<<'; }
 
 echo
-echo "imgslim bench: $SIZE image ($(mib "$(size_of "$REG/bench:src")") MiB compressed), $RUNS run(s) each, $(nproc) CPUs, registry $REG"
-echo "load average before the runs: $LOAD (anything else running skews the times)"
+echo "imgslim bench ($(date -u +%FT%TZ), $(nproc) CPUs, $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "node: $NODE_TAG, $(mib "$(du -sb "$NODE_LAYOUT/blobs" | cut -f1)") MiB compressed; node2 = node + one app layer"
+[ "$BIG" = 1 ] && echo "big: testdata/gen -size $BIG_SIZE, $(mib "$(du -sb "$BIG_LAYOUT/blobs" | cut -f1)") MiB compressed"
+[ -n "$HAVE_CACHE" ] || echo "imgslim has no --cache-dir: the second image runs without a layer cache"
 echo
-printf '%-34s %10s %14s %18s\n' tool 'wall s' 'peak RSS MiB' 'image MiB (gzip)'
-printf '%-34s %10s %14s %18s\n' 'crane export (floor)' "$EXPORT_WALL" "$EXPORT_RSS" -
-printf '%-34s %10s %14s %18s\n' 'crane flatten' "$FLAT_WALL" "$FLAT_RSS" "$(mib "$(size_of "$REG/bench:flat")")"
-if [ -z "$IMGSLIM" ]; then
-	printf '%-34s %10s %14s %18s\n' 'imgslim (does not build)' skipped - -
-elif [ -n "${IMGSLIM_FAILED:-}" ]; then
-	printf '%-34s %10s %14s %18s\n' 'imgslim (erred: see imgslim.err)' FAILED - -
-else
-	printf '%-34s %10s %14s %18s\n' 'imgslim (7 --remove rules)' "$SLIM_WALL" "$SLIM_RSS" "$(mib "$(size_of "$REG/bench:slim")")"
+printf '%-30s %9s %9s %14s %6s\n' run 'wall s' 'RSS MiB' 'temp peak MiB' load
+for k in export flatten slim dryrun analyze second bigexport big; do
+	[ -n "${W[$k]:-}" ] || continue
+	t=${T[$k]}
+	[[ $t =~ ^[0-9]+$ ]] && t=$(mib "$t")
+	printf '%-30s %9s %9s %14s %6s\n' "$k" "${W[$k]}" "${R[$k]}" "$t" "${L[$k]}"
+done
+echo
+printf '%-44s %9s %9s   %s\n' target value limit result
+line() { printf '%-44s %9s %9s   %s\n' "$1" "$2" "<= $3" "$(verdict "$2" "$3")"; }
+line 'slim / crane export (node)' "$(ratio "${W[slim]}" "${W[export]}")" 0.6
+line 'slim / crane flatten (node)' "$(ratio "${W[slim]}" "${W[flatten]}")" 0.6
+line '--dry-run / crane export' "$(ratio "${W[dryrun]}" "${W[export]}")" 0.35
+line 'analyze / crane export' "$(ratio "${W[analyze]}" "${W[export]}")" 0.35
+line 'slim peak RSS MiB (node)' "${R[slim]}" 128
+line 'slim peak temp MiB (node)' "$([[ ${T[slim]} =~ ^[0-9]+$ ]] && mib "${T[slim]}" || echo -)" "$(mib "$(du -sb "$NODE_LAYOUT/blobs" | cut -f1)")"
+line 'second image / first (same base)' "$(ratio "${W[second]}" "${W[slim]}")" 0.25
+if [ "$BIG" = 1 ]; then
+	line 'big slim / crane export (big)' "$(ratio "${W[big]}" "${W[bigexport]}")" 0.6
+	line 'big slim peak RSS MiB' "${R[big]}" 192
 fi
-echo
-FAILS=0
-if [ -n "$IMGSLIM" ] && [ -z "${IMGSLIM_FAILED:-}" ]; then
-	printf '%-34s %10s %14s   %s\n' target value limit result
-	line() { # label value limit
-		local v
-		v=$(verdict "$2" "$3")
-		[ "$v" = PASS ] || FAILS=$((FAILS + 1))
-		printf '%-34s %10s %14s   %s\n' "$1" "$2" "<= $3" "$v"
-	}
-	line 'imgslim time / flatten time' "$(ratio "$SLIM_WALL" "$FLAT_WALL")" 0.2
-	line 'imgslim time / export time' "$(ratio "$SLIM_WALL" "$EXPORT_WALL")" 1.5
-	line 'imgslim peak RSS (MiB)' "$SLIM_RSS" 256
-	echo
-	echo "slimmed image: $SLIM_VALID; imgslim's report: $LOGS/imgslim.out"
-	# The stages' seconds, from the JSON report: the self-verification
-	# (reading the source's and the output's filesystems) is its own.
-	if [ -f "$LOGS/imgslim-report.json" ]; then
-		echo "imgslim stages (s): $(grep -oE '"(planSeconds|rewriteSeconds|verifySeconds)": [0-9.e+-]+' "$LOGS/imgslim-report.json" | tr -d '"' | tr '\n' ' ')"
-	fi
-	if [ "$FAILS" -gt 0 ]; then
-		echo
-		echo "!!!!!!!! $FAILS TARGET(S) MISSED — see FAIL above !!!!!!!!"
-	fi
-else
-	echo "targets: not checked (no imgslim run)"
+echo "rewritten base layers of node and node2: $SHARED"
+if [ -f "$LOGS/slim-report.json" ]; then
+	echo "imgslim stages (s): $(grep -oE '"(planSeconds|rewriteSeconds|verifySeconds)": [0-9.e+-]+' "$LOGS/slim-report.json" | tr -d '"' | tr '\n' ' ')"
 fi
 echo "logs: $LOGS"
 exit "$STATUS"
