@@ -29,7 +29,9 @@ func TestDockerfile(t *testing.T) {
 
 	tag := "imgslim-test/harden-dockerfile:" + uniq()
 	rmiOnCleanup(t, tag)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	// A cold build of the whole module: over 20 minutes on the shared
+	// 2-core machine under load.
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 	build := exec.CommandContext(ctx, "docker", "build", "--network", "none", "--force-rm",
 		"--build-arg", "GO_IMAGE="+goImage, "-t", tag, ctxDir)
