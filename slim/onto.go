@@ -73,11 +73,7 @@ func Onto(src, base v1.Image, opts ...ScratchOption) (v1.Image, *ScratchReport, 
 		return nil, nil, nil, fmt.Errorf("the base's manifest lists %d layers and its config %d diff IDs, for %d layers", len(bm.Layers), len(bcfg.RootFS.DiffIDs), len(bls))
 	}
 	o.logf("reading the base's filesystem (%d layers)", len(bls))
-	bfs, err := fsdiff.Read(ctx, base)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("reading the base: %w", err)
-	}
-	accounts, err := baseAccounts(ctx, base, bfs)
+	bfs, accounts, tarSizes, err := readBase(ctx, base, bls, o.limit)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -222,10 +218,8 @@ func Onto(src, base v1.Image, opts ...ScratchOption) (v1.Image, *ScratchReport, 
 	out.After = Totals{Layers: len(ls), Uncompressed: size, Files: again.After.Files}
 	for i, dsc := range descs {
 		out.After.Compressed += dsc.Size
-		if i < len(bls) {
-			if n, err := layerTarSize(bls[i]); err == nil {
-				out.After.Uncompressed += n
-			}
+		if i < len(tarSizes) {
+			out.After.Uncompressed += tarSizes[i]
 		}
 	}
 	sec := &OntoSection{BaseDigest: digestString(base), BaseLayers: len(bls), Shared: len(shared), Added: len(rep.Files) - len(shared)}
@@ -273,15 +267,6 @@ func digestString(img v1.Image) string {
 	return d.String()
 }
 
-func layerTarSize(l v1.Layer) (int64, error) {
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	return io.Copy(io.Discard, rc)
-}
-
 func platformOf(c *v1.ConfigFile) string {
 	p := c.OS + "/" + c.Architecture
 	if c.Variant != "" {
@@ -326,35 +311,47 @@ func ontoBenign(why string) bool {
 	return ok
 }
 
-// baseAccounts returns the base's /etc/passwd and /etc/group, as its top
-// layer holding them has them.
-func baseAccounts(ctx context.Context, base v1.Image, bfs fsdiff.FS) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	ls, err := base.Layers()
-	if err != nil {
-		return nil, err
-	}
-	for i, l := range ls {
-		if _, err := layers.Scan(ctx, l, func(h *tar.Header, r io.Reader) error {
+// readBase reads the base's layers once each, for three things: its
+// visible filesystem (what the closure may share or conflict with), its
+// /etc/passwd and /etc/group as the top layer holding them has them, and
+// each layer's tar size for the report. The decompression limit (--max-ratio)
+// holds for the base as for the source.
+func readBase(ctx context.Context, base v1.Image, bls []v1.Layer, lim layers.Limit) (fsdiff.FS, map[string][]byte, []int64, error) {
+	rd := fsdiff.NewReader()
+	accounts := map[string][]byte{}
+	sizes := make([]int64, len(bls))
+	for i, l := range bls {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("reading the base's layer %d: %w", i+1, err)
+		}
+		var rec fsdiff.Recorder
+		sizes[i], err = layers.ScanTo(ctx, l, layers.ScanOptions{Limit: lim}, rec.Wrap(func(h *tar.Header, _ int64, r io.Reader) error {
 			name := layers.Clean(h.Name)
 			if (name == "/etc/passwd" || name == "/etc/group") && h.Typeflag == tar.TypeReg && h.Size < 1<<20 {
 				b, err := io.ReadAll(r)
 				if err != nil {
 					return err
 				}
-				out[name] = b
+				accounts[name] = b
 			}
 			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("reading the base's layer %d: %w", i+1, err)
+		}))
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("reading the base's layer %d: %w", i+1, err)
 		}
+		rd.Prime(d, &rec)
 	}
-	for name := range out {
+	bfs, err := rd.Read(ctx, base)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("reading the base: %w", err)
+	}
+	for name := range accounts {
 		if e, ok := bfs[name]; !ok || e.Type != "file" {
-			delete(out, name)
+			delete(accounts, name)
 		}
 	}
-	return out, nil
+	return bfs, accounts, sizes, nil
 }
 
 // withNonroot adds the nonroot account (65532) to the base's accounts file
