@@ -151,6 +151,43 @@ func visibleOf(ls [][]file) map[string]vnode {
 	return vis
 }
 
+// fuzzInput is what a fuzz input describes: the layer stacks of
+// genImage, the fuzzRules the mask's bits pick, and the image and rules
+// made of them.
+type fuzzInput struct {
+	files    [][]file
+	patterns []string
+	src      v1.Image
+	rules    *Rules
+}
+
+// fuzzSource makes the fuzzInput of data and mask; inputs over 64 bytes
+// or of no layer are not tried.
+func fuzzSource(t *testing.T, data []byte, mask uint8) (fuzzInput, bool) {
+	if len(data) > 64 {
+		return fuzzInput{}, false
+	}
+	ls := genImage(data)
+	if len(ls) == 0 {
+		return fuzzInput{}, false
+	}
+	var patterns []string
+	for i, p := range fuzzRules {
+		if mask&(1<<i) != 0 {
+			patterns = append(patterns, p)
+		}
+	}
+	rules, err := NewRules(patterns, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vls []v1.Layer
+	for _, fs := range ls {
+		vls = append(vls, gzLayer(t, fs...))
+	}
+	return fuzzInput{ls, patterns, testImage(t, v1.Config{User: "1000"}, vls...), rules}, true
+}
+
 // FuzzImage slims generated multi-layer images with generated rules and
 // checks an oracle: what the output shows is what the source showed,
 // minus what the rules remove. Every path the output presents was in the
@@ -164,28 +201,11 @@ func FuzzImage(f *testing.F) {
 	f.Add([]byte{0, 4, 3, 0, 7, 0, 3, 3, 5, 4, 0, 4}, uint8(0b100))          // links across layers, whiteouts
 	f.Add([]byte{0, 1, 11, 2, 7, 0, 0, 1, 14, 1, 0, 4, 3, 5}, uint8(0b1011)) // duplicates, links, opaque
 	f.Fuzz(func(t *testing.T, data []byte, mask uint8) {
-		if len(data) > 64 {
+		in, ok := fuzzSource(t, data, mask)
+		if !ok {
 			return
 		}
-		ls := genImage(data)
-		if len(ls) == 0 {
-			return
-		}
-		var patterns []string
-		for i, p := range fuzzRules {
-			if mask&(1<<i) != 0 {
-				patterns = append(patterns, p)
-			}
-		}
-		rules, err := NewRules(patterns, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var vls []v1.Layer
-		for _, fs := range ls {
-			vls = append(vls, gzLayer(t, fs...))
-		}
-		src := testImage(t, v1.Config{User: "1000"}, vls...)
+		ls, patterns, src, rules := in.files, in.patterns, in.src, in.rules
 		out, r, err := Image(src, WithRules(rules), WithWorkDir(t.TempDir()))
 		if errors.Is(err, ErrUnverified) {
 			// The output check refused what the plan made, and wrote

@@ -256,28 +256,11 @@ func FuzzWaste(f *testing.F) {
 	f.Add([]byte{0, 4, 3, 0, 7, 0, 3, 3, 5, 4, 0, 4}, uint8(0b100))
 	f.Add([]byte{0, 1, 11, 2, 7, 0, 0, 1, 14, 1, 0, 4, 3, 5}, uint8(0b1011))
 	f.Fuzz(func(t *testing.T, data []byte, mask uint8) {
-		if len(data) > 64 {
+		in, ok := fuzzSource(t, data, mask)
+		if !ok {
 			return
 		}
-		ls := genImage(data)
-		if len(ls) == 0 {
-			return
-		}
-		var patterns []string
-		for i, p := range fuzzRules {
-			if mask&(1<<i) != 0 {
-				patterns = append(patterns, p)
-			}
-		}
-		rules, err := NewRules(patterns, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var vls []v1.Layer
-		for _, fs := range ls {
-			vls = append(vls, gzLayer(t, fs...))
-		}
-		src := testImage(t, v1.Config{User: "1000"}, vls...)
+		ls, patterns, src, rules := in.files, in.patterns, in.src, in.rules
 		plain, _, err := Image(src, WithRules(rules), WithWorkDir(t.TempDir()))
 		if err != nil {
 			return // FuzzImage judges the engine without WithNoWaste
