@@ -234,13 +234,7 @@ type ConflictError struct {
 }
 
 func (e *ConflictError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "cannot put %s onto the base without overwriting what the base holds, so no image is written (%d conflicts):", e.Program, len(e.Items))
-	for _, it := range e.Items {
-		b.WriteString("\n  ")
-		b.WriteString(it)
-	}
-	return b.String()
+	return itemList(fmt.Sprintf("cannot put %s onto the base without overwriting what the base holds, so no image is written (%d conflicts):", e.Program, len(e.Items)), e.Items)
 }
 
 // IsConflict reports whether err is a refusal of --onto for conflicts.

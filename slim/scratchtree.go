@@ -157,9 +157,15 @@ type UnresolvedError struct {
 }
 
 func (e *UnresolvedError) Error() string {
+	return itemList(fmt.Sprintf("cannot account for what %s needs, so no image is written (%d unresolved):", e.Program, len(e.Items)), e.Items)
+}
+
+// itemList is a refusal's message: its head line, then one indented line
+// for every item, so that each unresolved item or conflict reads alone.
+func itemList(head string, items []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cannot account for what %s needs, so no image is written (%d unresolved):", e.Program, len(e.Items))
-	for _, it := range e.Items {
+	b.WriteString(head)
+	for _, it := range items {
 		b.WriteString("\n  ")
 		b.WriteString(it)
 	}
