@@ -4,6 +4,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -176,5 +177,31 @@ ENTRYPOINT ["/usr/local/bin/e2e-server"]
 	}
 	if got := dockertest.Docker(t, "exec", id, "id", "-u"); got != "65532" {
 		t.Errorf("docker exec id -u: got %q, want 65532", got)
+	}
+}
+
+// A layer that occurs twice in an image is saved once by Docker 20.10, the
+// second occurrence's layer.tar a symlink to the first; the daemon's image
+// reads and slims as any other (CI met this with two empty layers).
+func TestDaemonRepeatedLayer(t *testing.T) {
+	t.Parallel()
+	base := dockertest.BaseImage(t)
+	src := "imgslim-test/repeated-layer-src:" + uniq()
+	dst := "imgslim-test/repeated-layer-slim:" + uniq()
+	rmiOnCleanup(t, src)
+	rmiOnCleanup(t, dst)
+	// The first and third RUN write the same file with the same time:
+	// the same layer, twice.
+	dockertest.BuildImage(t, src, nil, "FROM "+base+"\n"+
+		"RUN echo repeated > /f && touch -d @0 /f\nRUN rm /f\nRUN echo repeated > /f && touch -d @0 /f\n"+
+		"CMD [\"/bin/cat\", \"/f\"]\n")
+	saved := dockertest.Docker(t, "image", "inspect", "--format", "{{json .RootFS.Layers}}", src)
+	var diffIDs []string
+	if err := json.Unmarshal([]byte(saved), &diffIDs); err != nil || len(diffIDs) < 4 || diffIDs[len(diffIDs)-1] != diffIDs[len(diffIDs)-3] {
+		t.Fatalf("source layers %s (%v): want the last and the third from last equal", saved, err)
+	}
+	mustSlim(t, "docker-daemon:"+src, "docker-daemon:"+dst)
+	if got := dockertest.Docker(t, "run", "--rm", "--network", "none", dst); got != "repeated" {
+		t.Errorf("docker run %s: got %q, want %q", dst, got, "repeated")
 	}
 }

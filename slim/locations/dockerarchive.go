@@ -124,18 +124,23 @@ func openArchive(p, ref string) (v1.Image, io.Closer, error) {
 }
 
 // tarMembers finds where each regular file of the tar f starts, without
-// reading the contents.
+// reading the contents. Links are resolved to the file they name: Docker
+// 20.10's `docker save` writes a layer that occurs twice in an image (two
+// empty layers, say) once, and the second occurrence's layer.tar as a
+// symlink "../FIRST/layer.tar".
 func tarMembers(f *os.File) (map[string]member, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	members := map[string]member{}
+	links := map[string]string{} // entry → the archive path it points at
 	cr := &offsetReader{r: f}
 	tr := tar.NewReader(cr)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
+			resolveLinks(members, links)
 			return members, nil
 		}
 		if err != nil {
@@ -155,6 +160,41 @@ func tarMembers(f *os.File) (map[string]member, error) {
 				return nil, fmt.Errorf("member %q claims %d bytes, past the end of the archive (truncated?)", h.Name, h.Size)
 			}
 			members[path.Clean(h.Name)] = m
+		}
+		switch n := path.Clean(h.Name); h.Typeflag {
+		case tar.TypeSymlink:
+			// Relative to the link's directory; an absolute target
+			// names nothing in the archive and is left unresolved.
+			if !path.IsAbs(h.Linkname) {
+				links[n] = path.Join(path.Dir(n), h.Linkname)
+			}
+		case tar.TypeLink:
+			links[n] = path.Clean(h.Linkname)
+		}
+	}
+}
+
+// maxLinkHops bounds a chain of links in an archive; a longer chain is a
+// loop or hostile.
+const maxLinkHops = 16
+
+// resolveLinks adds each link that ends at a regular file as a member of
+// its own. A link to nothing, or a loop, is left out: looking it up then
+// fails as for any missing member.
+func resolveLinks(members map[string]member, links map[string]string) {
+	for n := range links {
+		t := n
+		for hop := 0; hop < maxLinkHops; hop++ {
+			next, ok := links[t]
+			if !ok {
+				break
+			}
+			t = next
+		}
+		if m, ok := members[t]; ok {
+			if _, exists := members[n]; !exists {
+				members[n] = m
+			}
 		}
 	}
 }

@@ -1,9 +1,13 @@
 package locations
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -104,6 +108,111 @@ func TestDockerArchiveTarget(t *testing.T) {
 			}
 			if n := len(m[0].RepoTags); (ref == "") != (n == 0) {
 				t.Errorf("RepoTags: got %q, want %q", m[0].RepoTags, ref)
+			}
+		})
+	}
+}
+
+// Docker 20.10's `docker save` writes a layer that occurs twice in an image
+// once; the second occurrence's layer.tar is a symlink to the first. Such
+// an archive reads as the image, and a link to nothing or a loop is a
+// missing layer, named.
+func TestDockerArchiveLinkedLayers(t *testing.T) {
+	ctx := context.Background()
+	empty := tarBytes(t) // the empty layer, as a RUN that changed nothing
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(empty)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(randomImage(t, 1), layer, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := ls[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	save := func(rest []tarMember) []byte {
+		m, err := json.Marshal(tarball.Manifest{{Config: cfgName.Hex + ".json", Layers: []string{"a/layer.tar", "b/layer.tar", "c/layer.tar"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		members := append([]tarMember{{name: cfgName.Hex + ".json", body: raw}, {name: "a/layer.tar", body: first}}, rest...)
+		return tarBytes(t, append(members, tarMember{name: "manifest.json", body: m})...)
+	}
+	for _, c := range []struct {
+		name    string
+		rest    []tarMember // b/layer.tar and c/layer.tar, the two empty layers
+		wantErr string
+	}{
+		{"symlinks as docker 20.10 writes them",
+			[]tarMember{{name: "b/layer.tar", body: empty}, {name: "c/layer.tar", link: "../b/layer.tar"}}, ""},
+		{"a chain of symlinks",
+			[]tarMember{{name: "d/layer.tar", body: empty}, {name: "b/layer.tar", link: "../c/layer.tar"}, {name: "c/layer.tar", link: "../d/./layer.tar"}}, ""},
+		{"hard links",
+			[]tarMember{{name: "b/layer.tar", body: empty}, {name: "c/layer.tar", link: "b/layer.tar", hard: true}}, ""},
+		{"a link to nothing",
+			[]tarMember{{name: "b/layer.tar", body: empty}, {name: "c/layer.tar", link: "../d/layer.tar"}}, "has no layer c/layer.tar"},
+		{"a loop",
+			[]tarMember{{name: "b/layer.tar", link: "../c/layer.tar"}, {name: "c/layer.tar", link: "../b/layer.tar"}}, "has no layer b/layer.tar"},
+		{"an absolute link",
+			[]tarMember{{name: "b/layer.tar", body: empty}, {name: "c/layer.tar", link: "/etc/passwd"}}, "has no layer c/layer.tar"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeTemp(t, "saved.tar", save(c.rest))
+			src, err := NewSource(ctx, Location{Kind: DockerArchive, Path: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := src.Open(ctx)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("Open: got %v, want an error naming %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer got.Close()
+			gotLayers, err := got.Image.Layers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(gotLayers) != 3 {
+				t.Fatalf("got %d layers, want 3", len(gotLayers))
+			}
+			for i, l := range gotLayers {
+				want, _ := ls[i].DiffID()
+				if d, err := l.DiffID(); err != nil || d != want {
+					t.Errorf("layer %d: got diff ID %v (%v), want %s", i, d, err, want)
+				}
+				rc, err := l.Uncompressed()
+				if err != nil {
+					t.Fatalf("layer %d: %v", i, err)
+				}
+				n, err := io.Copy(io.Discard, rc)
+				rc.Close()
+				if err != nil {
+					t.Errorf("layer %d: reading %d bytes: %v", i, n, err)
+				}
 			}
 		})
 	}

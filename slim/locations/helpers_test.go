@@ -39,6 +39,10 @@ func randomImage(t testing.TB, n int) v1.Image {
 type tarMember struct {
 	name string
 	body []byte
+	// link, when set, makes the member a symlink to it (a hard link
+	// when hard is set too) instead of a file holding body.
+	link string
+	hard bool
 }
 
 func tarBytes(t testing.TB, members ...tarMember) []byte {
@@ -46,7 +50,14 @@ func tarBytes(t testing.TB, members ...tarMember) []byte {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, m := range members {
-		if err := tw.WriteHeader(&tar.Header{Name: m.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(m.body))}); err != nil {
+		h := &tar.Header{Name: m.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(m.body))}
+		if m.link != "" {
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, m.link, 0
+			if m.hard {
+				h.Typeflag = tar.TypeLink
+			}
+		}
+		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tw.Write(m.body); err != nil {
@@ -71,7 +82,7 @@ func dockerSave(t testing.TB, ref string, img v1.Image) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	members := []tarMember{{cfgName.Hex + ".json", raw}}
+	members := []tarMember{{name: cfgName.Hex + ".json", body: raw}}
 	ls, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +103,7 @@ func dockerSave(t testing.TB, ref string, img v1.Image) []byte {
 			t.Fatal(err)
 		}
 		names = append(names, d.Hex+"/layer.tar")
-		members = append(members, tarMember{d.Hex + "/layer.tar", b})
+		members = append(members, tarMember{name: d.Hex + "/layer.tar", body: b})
 	}
 	var tags []string
 	if ref != "" {
@@ -102,7 +113,7 @@ func dockerSave(t testing.TB, ref string, img v1.Image) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	members = append(members, tarMember{"manifest.json", m})
+	members = append(members, tarMember{name: "manifest.json", body: m})
 	return tarBytes(t, members...)
 }
 

@@ -325,7 +325,7 @@ func TestDockerArchiveZstd(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(tr)
-		members = append(members, tarMember{h.Name, b})
+		members = append(members, tarMember{name: h.Name, body: b})
 	}
 	zstdded := 0
 	for i, m := range members {
