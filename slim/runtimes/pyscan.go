@@ -166,7 +166,6 @@ func isIdentByte(c byte) bool {
 
 var (
 	pyHeader     = regexp.MustCompile(`^(?:async\s+)?(def|class|if|elif|else|try|except|finally|while|for|with|match|case)\b`)
-	pyTypeCheck  = regexp.MustCompile(`^if\s+(?:not\s+)?(?:[\w.]+\.)?TYPE_CHECKING\s*:`)
 	pyImportRe   = regexp.MustCompile(`^import\s+(.+)$`)
 	pyFromRe     = regexp.MustCompile(`^from\s+(\.*[\w.]*)\s+import\s+(.+)$`)
 	pyDynamicRe  = regexp.MustCompile(`(\bdef\s+)?\b(?:import_module|__import__)\s*\(`)
@@ -180,21 +179,29 @@ var (
 type pyBlock struct {
 	name   string // a def's name
 	indent int
-	kind   string // def, try, handler, typecheck, main, other
+	kind   string // def, try, handler, never, main, other
 	try    int    // the try's index, for kinds try and handler
 }
 
-// scanPython returns what src imports.
-func scanPython(src string) pySource {
+// scanPython returns what src imports, on an interpreter of unknown
+// version.
+func scanPython(src string) pySource { return pyTarget{}.scan(src) }
+
+// scan returns what src imports when t runs it: a branch whose condition
+// t decides against (see evalCond) never runs.
+func (t pyTarget) scan(src string) pySource {
 	lines, lits := pyLines(src)
 	var out pySource
 	var stack []pyBlock
 	var catches []bool       // by try index: a handler catches ImportError
 	lastTry := map[int]int{} // indent -> the latest try at it
-	var tries [][]int        // by import: the tries whose bodies hold it
-	var fallback []int       // by import: the try whose handler holds it, or -1
-	var tryBody [][]string   // by try: the modules its body imports
-	var inDef []string       // by import: the module-level function holding it
+	// indent -> the if statement there: whether one of its branches so
+	// far is known to run, which leaves the elif and else after it dead.
+	ifTaken := map[int]bool{}
+	var tries [][]int      // by import: the tries whose bodies hold it
+	var fallback []int     // by import: the try whose handler holds it, or -1
+	var tryBody [][]string // by try: the modules its body imports
+	var inDef []string     // by import: the module-level function holding it
 	var imports []pyImportStmt
 	// Where each module-level function's name is used, outside its own
 	// body and the __main__ block.
@@ -221,7 +228,7 @@ func scanPython(src string) pySource {
 			switch b.kind {
 			case "def":
 				lazy = true
-			case "typecheck":
+			case "never":
 				skip = true
 			case "main":
 				main = true
@@ -233,7 +240,7 @@ func scanPython(src string) pySource {
 			}
 		}
 		if skip {
-			return // only type checkers run it
+			return // only type checkers, or another platform or version, run it
 		}
 		add := func(s pyImportStmt) {
 			s.Lazy, s.Main = lazy, main
@@ -312,6 +319,10 @@ func scanPython(src string) pySource {
 			if m != nil {
 				colon = headerColon(s)
 			}
+			taken, inChain := ifTaken[indent]
+			if m == nil || colon < 0 || m[1] != "elif" && m[1] != "else" {
+				delete(ifTaken, indent) // whatever if was there has ended
+			}
 			if m == nil || colon < 0 {
 				// Simple statements, ";"-separated.
 				parts := strings.Split(s, ";")
@@ -340,15 +351,29 @@ func scanPython(src string) pySource {
 					}
 					b.kind, b.try = "handler", t
 				}
-			case "if":
-				if pyTypeCheck.MatchString(s) && !strings.Contains(s[:colon], "not") {
-					b.kind = "typecheck"
+			case "if", "elif":
+				if m[1] == "elif" && !inChain {
+					break // not after an if this reading followed
+				}
+				if taken {
+					b.kind = "never" // an earlier branch runs
+					break
+				}
+				v := t.evalCond(s[len(m[1]):colon], lits)
+				ifTaken[indent] = v.known && v.value
+				if v.known && !v.value {
+					b.kind = "never"
 				}
 				if m := pyMainCheck.FindStringSubmatch(s); m != nil {
 					if n, _ := strconv.Atoi(m[1]); n < len(lits) && lits[n].value == "__main__" {
 						b.kind = "main"
 					}
 				}
+			case "else":
+				if inChain && taken {
+					b.kind = "never"
+				}
+				delete(ifTaken, indent)
 			}
 			stack = append(stack, b)
 			if rest := strings.TrimSpace(s[colon+1:]); rest != "" {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -55,6 +56,7 @@ type pyResolver struct {
 	appDirs  []string // the program's directory, PYTHONPATH
 	sites    []string // dist- and site-packages
 	tag      string   // "cpython-311"
+	target   pyTarget // its version, from the standard library's directory
 	kept     map[string]bool
 	parsed   map[string]bool
 	lists    map[string][]string
@@ -87,6 +89,13 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 			if (d == base || strings.HasPrefix(d, "python3.")) && r.stdlib == "" && isFile(a.fsys, path.Join(p, "os.py")) {
 				r.stdlib = p
 				r.tag = "cpython-" + strings.ReplaceAll(strings.TrimPrefix(d, "python"), ".", "")
+				if maj, mnr, ok := strings.Cut(strings.TrimPrefix(d, "python"), "."); ok {
+					x, err1 := strconv.Atoi(maj)
+					y, err2 := strconv.Atoi(mnr)
+					if err1 == nil && err2 == nil {
+						r.target = pyTarget{major: x, minor: y}
+					}
+				}
 			}
 			for _, sub := range []string{"dist-packages", "site-packages"} {
 				if sd := path.Join(p, sub); isDir(a.fsys, sd) {
@@ -426,7 +435,7 @@ func (r *pyResolver) parseFile(file string) {
 // given on the command line), for relative imports and to tell the
 // program's own imports from a library's.
 func (r *pyResolver) parseText(src, file string) {
-	ps := scanPython(src)
+	ps := r.target.scan(src)
 	rt, top, known := r.origin(file)
 	app := file == "" || !known || rt.app
 	guardedTops := map[string]bool{}
