@@ -212,3 +212,55 @@ func TestPythonImportGraph(t *testing.T) {
 	r = analyze(t, m, "/app", "python3")
 	wantAll(t, "needs", needPaths(r, func(Need) bool { return true }), []string{std + "/lib-dynload/readline.cpython-311-x86_64-linux-gnu.so"})
 }
+
+// TestPythonByteCode: a module's byte-code is kept when the program
+// imports it as it starts (outside functions, transitively, from the
+// interpreter's start-up modules and the script); one only a function
+// imports, or one of a package kept whole for a computed import, is kept
+// as its source alone, which the interpreter compiles when it imports it.
+func TestPythonByteCode(t *testing.T) {
+	std, site := "/usr/lib/python3.11", "/usr/lib/python3/dist-packages"
+	pyc := func(dir, mod string) string { return dir + "/__pycache__/" + mod + ".cpython-311.pyc" }
+	m := base().
+		symlink("/usr/bin/python3", "python3.11").file("/usr/bin/python3.11", elfStub, 0o755).
+		file(std+"/os.py", "import stat\n", 0o644).file(pyc(std, "os"), "pyc", 0o644).
+		file(std+"/stat.py", "", 0o644).file(pyc(std, "stat"), "pyc", 0o644).
+		file(std+"/site.py", "import os\n", 0o644).file(pyc(std, "site"), "pyc", 0o644).
+		file(std+"/encodings/__init__.py", "from . import aliases\ndef search(name):\n    return __import__('encodings.' + name)\n", 0o644).
+		file(pyc(std+"/encodings", "__init__"), "pyc", 0o644).
+		file(std+"/encodings/aliases.py", "", 0o644).file(pyc(std+"/encodings", "aliases"), "pyc", 0o644).
+		file(std+"/encodings/utf_8.py", "", 0o644).file(pyc(std+"/encodings", "utf_8"), "pyc", 0o644).
+		file(std+"/encodings/cp1252.py", "", 0o644).file(pyc(std+"/encodings", "cp1252"), "pyc", 0o644).
+		file(std+"/heapq.py", "", 0o644).file(pyc(std, "heapq"), "pyc", 0o644).
+		file(std+"/tarfile.py", "import gzip\n", 0o644).file(pyc(std, "tarfile"), "pyc", 0o644).
+		file(std+"/gzip.py", "", 0o644).file(pyc(std, "gzip"), "pyc", 0o644).
+		file(std+"/doctest.py", "", 0o644).file(pyc(std, "doctest"), "pyc", 0o644).
+		file(site+"/web/__init__.py", "from .app import App\n", 0o644).file(pyc(site+"/web", "__init__"), "pyc", 0o644).
+		file(site+"/web/app.py", "import heapq\nclass App:\n    def archive(self):\n        import tarfile\n", 0o644).
+		file(pyc(site+"/web", "app"), "pyc", 0o644).
+		file("/app/app.py", "from web import App\nif __name__ == '__main__':\n    import helper\n", 0o644).
+		file("/app/helper.py", "import doctest\n", 0o644).
+		file("/app/tests/test_app.py", "import tarfile\n", 0o644)
+	r := analyze(t, m, "/app", "python3", "app.py")
+	got := needPaths(r, func(Need) bool { return true })
+	// Loaded as the program starts: the start-up modules and the codec
+	// of the streams, what the script imports outside functions and in
+	// its __main__ block, transitively.
+	wantAll(t, "needs", got, []string{pyc(std, "os"), pyc(std, "stat"), pyc(std, "site"), pyc(std+"/encodings", "__init__"),
+		pyc(std+"/encodings", "aliases"), pyc(std+"/encodings", "utf_8"), pyc(site+"/web", "__init__"), pyc(site+"/web", "app"),
+		pyc(std, "heapq"), pyc(std, "doctest")})
+	// Imported in a function, by a name computed at run time, or by a
+	// file the program does not run as it starts: the source is there,
+	// the byte-code is not.
+	wantAll(t, "needs", got, []string{std + "/tarfile.py", std + "/gzip.py", std + "/encodings"})
+	for _, bad := range []string{pyc(std, "tarfile"), pyc(std, "gzip"), pyc(std+"/encodings", "cp1252")} {
+		if slices.Contains(got, bad) {
+			t.Errorf("needs %s, the byte-code of a module only imported later", bad)
+		}
+	}
+	for _, n := range r.Needs {
+		if n.Path == std+"/encodings" && (!n.Tree || !slices.Contains(n.Except, "__pycache__/")) {
+			t.Errorf("encodings: got %+v, want the whole tree but its byte-code", n)
+		}
+	}
+}

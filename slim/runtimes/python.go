@@ -15,10 +15,14 @@ import (
 // (site, encodings, codecs, io, os…), then what .pth files and the program
 // import. The imports are read statically, transitively, over sys.path:
 // the program's directory, PYTHONPATH, the standard library and
-// lib-dynload, the site directories; module by module, each with its
-// byte-code, the __init__.py of the packages on its way and their data
-// files (a package reads them from its own directory). Imports inside
-// functions are followed too: they run when the function is called.
+// lib-dynload, the site directories; module by module, each with the
+// __init__.py of the packages on its way and their data files (a package
+// reads them from its own directory). Imports inside functions are
+// followed too: they run when the function is called. Byte-code is kept
+// for the modules the program loads as it starts (byteCode); the others
+// are compiled from their source if and when they are imported. A branch
+// the interpreter's platform or version rules out is not followed
+// (pycond.go).
 //
 // Two kinds of import are not followed to a module:
 //   - one whose module is computed at run time (importlib.import_module,
@@ -35,9 +39,12 @@ import (
 // Metadata directories (importlib.metadata reads them) and .pth files are
 // kept.
 
-// pyStartup are imported by the interpreter before the program runs.
+// pyStartup are imported by the interpreter before the program runs:
+// encodings.utf_8 is the codec of the file system and the standard
+// streams in a UTF-8 locale and in the C locale (which Python coerces to
+// UTF-8), looked up by name.
 var pyStartup = []string{"site", "os", "stat", "posixpath", "genericpath", "_collections_abc", "_sitebuiltins",
-	"codecs", "io", "abc", "encodings", "sitecustomize", "usercustomize", "sysconfig", "_distutils_hack"}
+	"codecs", "io", "abc", "encodings", "encodings.utf_8", "sitecustomize", "usercustomize", "sysconfig", "_distutils_hack"}
 
 // pyAppRef is the "module:callable" WSGI and ASGI servers are given.
 var pyAppRef = regexp.MustCompile(`^([A-Za-z_][\w.]*):[A-Za-z_][\w.()]*$`)
@@ -63,7 +70,13 @@ type pyResolver struct {
 	hard     map[string]bool        // third-party top-levels some import needs
 	optional map[string][]pyPending // third-party top-levels only soft imports name
 	queue    []string               // files to parse
-	tooMany  bool
+	entry    string                 // the script python runs
+	// atLoad: by importing file ("" for the interpreter and the command
+	// line), the module files it imports as it loads, outside functions:
+	// what the program imports as it starts is their closure from "".
+	atLoad  map[string][]string
+	why     map[string]string // a kept module file's reason
+	tooMany bool
 	// interactive: python runs no file, -m or -c: it reads the terminal.
 	interactive     bool
 	interactiveOnly map[string]bool // site's modules
@@ -76,7 +89,7 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 	prefix := path.Dir(path.Dir(real))
 	base := path.Base(real) // python3.11
 	r := &pyResolver{a: a, kept: map[string]bool{}, parsed: map[string]bool{}, lists: map[string][]string{},
-		hard: map[string]bool{}, optional: map[string][]pyPending{}}
+		hard: map[string]bool{}, optional: map[string][]pyPending{}, atLoad: map[string][]string{}, why: map[string]string{}}
 	r.whyStd = "Python's standard library (" + base + ")"
 	r.whySites = "Python's installed packages"
 	for _, pfx := range []string{prefix, path.Join(prefix, "local")} {
@@ -165,6 +178,8 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 			if p, ok := a.script(w, dir, "python"); ok {
 				r.appDirs = append([]string{path.Dir(p)}, r.appDirs...)
 				r.queue = append(r.queue, p)
+				r.entry = p
+				r.atLoad[""] = append(r.atLoad[""], p)
 			}
 			// The script's own arguments: "module:callable" is what WSGI
 			// and ASGI servers (gunicorn, uvicorn) import from the
@@ -211,7 +226,7 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 		}
 	}
 	for _, m := range append(pyStartup, start...) {
-		r.module(m, false, "", "")
+		r.module(m, false, false, "", "")
 	}
 	if code != "" {
 		r.parseText(code, "")
@@ -237,6 +252,7 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 		}
 		return
 	}
+	r.byteCode()
 	// What only optional imports name stays out, said so.
 	for _, top := range sortedKeys(r.optional) {
 		var by []string
@@ -468,13 +484,17 @@ func (r *pyResolver) parseText(src, file string) {
 			// handler never runs.
 			continue
 		}
+		// The __main__ block of the script python runs runs as it
+		// starts; the one of a module it imports (which the program's
+		// own files may have) does not.
+		lazy := s.Lazy || s.Main && file != r.entry
 		if strings.HasPrefix(s.Module, ".") {
 			if file != "" {
-				r.relative(file, s)
+				r.relative(file, s, lazy)
 			}
 			continue
 		}
-		r.importStmt(s.Module, s.Names, soft, file, top)
+		r.importStmt(s.Module, s.Names, soft, lazy, file, top)
 	}
 	if len(ps.Dynamic) > 0 && !app {
 		// What it imports is computed at run time: the package that holds
@@ -512,8 +532,8 @@ func dedupStrings(ss []string) []string {
 
 // importStmt keeps module and, for "from module import names", the names
 // that are submodules.
-func (r *pyResolver) importStmt(module string, names []string, soft bool, importer, importerTop string) {
-	if !r.module(module, soft, importer, importerTop) {
+func (r *pyResolver) importStmt(module string, names []string, soft, lazy bool, importer, importerTop string) {
+	if !r.module(module, soft, lazy, importer, importerTop) {
 		return
 	}
 	for _, n := range names {
@@ -525,12 +545,12 @@ func (r *pyResolver) importStmt(module string, names []string, soft bool, import
 			}
 			continue
 		}
-		r.module(module+"."+n, soft, importer, importerTop) // a submodule, or a name (then not found)
+		r.module(module+"."+n, soft, lazy, importer, importerTop) // a submodule, or a name (then not found)
 	}
 }
 
 // relative keeps what "from .x import y" in file names.
-func (r *pyResolver) relative(file string, s pyImportStmt) {
+func (r *pyResolver) relative(file string, s pyImportStmt, lazy bool) {
 	dots := len(s.Module) - len(strings.TrimLeft(s.Module, "."))
 	base := path.Dir(file)
 	for i := 1; i < dots; i++ {
@@ -544,14 +564,14 @@ func (r *pyResolver) relative(file string, s pyImportStmt) {
 	keep := func(ps []string) bool {
 		if len(ps) == 0 {
 			if f := path.Join(base, "__init__.py"); isFile(r.a.fsys, f) {
-				r.keepFiles(pyModule{root: rt, files: []string{f}, dirs: []string{base}}, s.Module, file)
+				r.keepFiles(pyModule{root: rt, files: []string{f}, dirs: []string{base}}, s.Module, file, lazy)
 			}
 			return true
 		}
 		m, ok := r.descend(rt, base, ps)
 		if ok {
 			m.dirs = append([]string{base}, m.dirs...)
-			r.keepFiles(m, strings.Repeat(".", dots)+strings.Join(ps, "."), file)
+			r.keepFiles(m, strings.Repeat(".", dots)+strings.Join(ps, "."), file, lazy)
 		}
 		return ok
 	}
@@ -568,7 +588,7 @@ func (r *pyResolver) relative(file string, s pyImportStmt) {
 // module keeps the dotted module name and the packages on its way, and
 // reports whether it was found. A soft import of another distribution's
 // module is held back until a hard one asks for that distribution.
-func (r *pyResolver) module(name string, soft bool, importer, importerTop string) bool {
+func (r *pyResolver) module(name string, soft, lazy bool, importer, importerTop string) bool {
 	if name == "" || !validDotted(name) {
 		return false
 	}
@@ -588,16 +608,20 @@ func (r *pyResolver) module(name string, soft bool, importer, importerTop string
 		pending := r.optional[m.top]
 		delete(r.optional, m.top)
 		for _, p := range pending {
-			r.module(p.name, false, p.importer, "")
+			r.module(p.name, false, true, p.importer, "") // a soft import is in a function
 		}
 	}
-	r.keepFiles(m, name, importer)
+	r.keepFiles(m, name, importer, lazy)
 	return true
 }
 
-// keepFiles keeps a module's files, with their byte-code, and the data
-// files of the packages on the way; the .py files are read in turn.
-func (r *pyResolver) keepFiles(m pyModule, name, importer string) {
+// keepFiles keeps a module's files and the data files of the packages on
+// the way; the .py files are read in turn. lazy: the import is in a
+// function, so importer does not load the module as it loads.
+func (r *pyResolver) keepFiles(m pyModule, name, importer string, lazy bool) {
+	if !lazy {
+		r.atLoad[importer] = append(r.atLoad[importer], m.files...)
+	}
 	why := m.root.why
 	if name != "" {
 		why += ": module " + name
@@ -613,13 +637,48 @@ func (r *pyResolver) keepFiles(m pyModule, name, importer string) {
 			continue
 		}
 		r.kept[f] = true
+		r.why[f] = why
 		r.a.need(Need{Path: f, Why: why})
 		if strings.HasSuffix(f, ".py") {
-			mod := strings.TrimSuffix(path.Base(f), ".py")
-			if pyc := path.Join(path.Dir(f), "__pycache__", mod+"."+r.tag+".pyc"); isFile(r.a.fsys, pyc) {
-				r.a.need(Need{Path: pyc, Why: why})
-			}
 			r.queue = append(r.queue, f)
+		}
+	}
+}
+
+// byteCode keeps the byte-code of the modules the program imports as it
+// starts: the closure of the imports made outside functions, from the
+// interpreter's start-up modules and the program. The interpreter loads
+// a source module's byte-code from __pycache__/NAME.TAG.pyc when it was
+// compiled from the source beside it, which it must find too (a .pyc
+// there without its .py is never loaded); without the .pyc it compiles
+// the source. So a module only a function imports, or one a package
+// imports by a name computed at run time, is kept as source alone: it
+// imports as it would, compiled when first imported, and the byte-code
+// (larger than the source) stays out.
+func (r *pyResolver) byteCode() {
+	seen := map[string]bool{}
+	queue := []string{""}
+	for len(queue) > 0 {
+		f := queue[0]
+		queue = queue[1:]
+		for _, g := range r.atLoad[f] {
+			if !seen[g] {
+				seen[g] = true
+				queue = append(queue, g)
+			}
+		}
+	}
+	for _, f := range sortedKeys(seen) {
+		if !strings.HasSuffix(f, ".py") {
+			continue
+		}
+		mod := strings.TrimSuffix(path.Base(f), ".py")
+		if pyc := path.Join(path.Dir(f), "__pycache__", mod+"."+r.tag+".pyc"); isFile(r.a.fsys, pyc) {
+			why := r.why[f]
+			if why == "" {
+				why = "the script python runs"
+			}
+			r.a.need(Need{Path: pyc, Why: why + ": its byte-code, loaded as the program starts"})
 		}
 	}
 }
@@ -673,14 +732,15 @@ func (r *pyResolver) whole(dir, why string) {
 		return
 	}
 	r.kept["whole\x00"+dir] = true
-	r.a.need(Need{Path: dir, Why: why, Tree: true, Except: []string{"test", "tests"}})
+	// Its byte-code is kept module by module (byteCode).
+	r.a.need(Need{Path: dir, Why: why, Tree: true, Except: []string{"test", "tests", "__pycache__/"}})
 	if rt, top, ok := r.origin(dir + "/x"); ok && !rt.std && !rt.app {
 		if t := path.Join(rt.dir, top); !r.hard[t] {
 			r.hard[t] = true
 			pending := r.optional[t]
 			delete(r.optional, t)
 			for _, p := range pending {
-				r.module(p.name, false, p.importer, "")
+				r.module(p.name, false, true, p.importer, "") // a soft import is in a function
 			}
 		}
 	}
