@@ -74,9 +74,14 @@ type pyResolver struct {
 	// atLoad: by importing file ("" for the interpreter and the command
 	// line), the module files it imports as it loads, outside functions:
 	// what the program imports as it starts is their closure from "".
-	atLoad  map[string][]string
-	why     map[string]string // a kept module file's reason
-	tooMany bool
+	atLoad map[string][]string
+	why    map[string]string // a kept module file's reason
+	bin    pyBinary          // the modules the interpreter's binary holds
+	// frozenFiles: the standard library's files of the modules the
+	// interpreter loads from its frozen copies, whose byte-code it never
+	// reads.
+	frozenFiles map[string]bool
+	tooMany     bool
 	// interactive: python runs no file, -m or -c: it reads the terminal.
 	interactive     bool
 	interactiveOnly map[string]bool // site's modules
@@ -135,6 +140,18 @@ func (a *analyzer) python(prog, real string, argv []string, dir string) {
 		}
 	}
 	r.dynload = path.Join(r.stdlib, "lib-dynload")
+	r.bin = readPyBinary(a.fsys, real)
+	r.frozenFiles = map[string]bool{}
+	if !pyFrozenOff(base, argv) {
+		for name := range r.bin.frozen {
+			// importlib's own code registers the frozen import system as
+			// importlib._bootstrap and importlib._bootstrap_external.
+			name = strings.Replace(name, "_frozen_importlib", "importlib._bootstrap", 1)
+			rel := strings.ReplaceAll(name, ".", "/")
+			r.frozenFiles[path.Join(r.stdlib, rel+".py")] = true
+			r.frozenFiles[path.Join(r.stdlib, rel, "__init__.py")] = true
+		}
+	}
 	r.interactiveOnly = map[string]bool{path.Join(r.stdlib, "site.py"): true, path.Join(r.stdlib, "_sitebuiltins.py"): true}
 	r.interactive = true
 	// os.py is the landmark the interpreter finds its prefix by,
@@ -505,11 +522,15 @@ func (r *pyResolver) parseText(src, file string) {
 	}
 }
 
-// allStd reports whether every module of mods is in the standard library.
+// allStd reports whether every module of mods is in the standard library
+// or in the interpreter's binary.
 func (r *pyResolver) allStd(mods []string) bool {
 	for _, m := range mods {
 		if strings.HasPrefix(m, ".") {
 			return false
+		}
+		if r.bin.builtin[m] || r.bin.frozen[m] {
+			continue
 		}
 		if l, ok := r.locate(m); !ok || !l.root.std {
 			return false
@@ -669,7 +690,7 @@ func (r *pyResolver) byteCode() {
 		}
 	}
 	for _, f := range sortedKeys(seen) {
-		if !strings.HasSuffix(f, ".py") {
+		if !strings.HasSuffix(f, ".py") || r.frozenFiles[f] {
 			continue
 		}
 		mod := strings.TrimSuffix(path.Base(f), ".py")
@@ -745,6 +766,28 @@ func (r *pyResolver) whole(dir, why string) {
 		}
 	}
 	r.walkPy(dir)
+}
+
+// pyFrozenOff reports whether the interpreter imports its frozen modules
+// from the standard library instead: told so (-X frozen_modules=off), or
+// a debug build (python3.11d), where that is the default.
+func pyFrozenOff(binary string, argv []string) bool {
+	if strings.HasPrefix(binary, "python") && strings.HasSuffix(binary, "d") {
+		return true
+	}
+	for i := 1; i < len(argv); i++ {
+		switch w := argv[i]; {
+		case w == "-Xfrozen_modules=off":
+			return true
+		case w == "-X" || w == "-W":
+			if i++; w == "-X" && i < len(argv) && argv[i] == "frozen_modules=off" {
+				return true
+			}
+		case w == "-c" || w == "-m" || !strings.HasPrefix(w, "-"):
+			return false // the program's own arguments follow
+		}
+	}
+	return false
 }
 
 // pyTopName is the import name of a top-level package or module's path.
