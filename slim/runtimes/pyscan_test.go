@@ -264,3 +264,55 @@ func TestPythonByteCode(t *testing.T) {
 		}
 	}
 }
+
+// TestPythonModuleKinds: every kind of module the import system finds is
+// found, in its order (native, then source, then byte-code beside where
+// the source would be): a package whose __init__ is native or byte-code
+// alone is a package; a module shipped as byte-code alone is kept with
+// what it may import, which cannot be read: its package whole, or its
+// whole sys.path entry when it is a top-level module. Byte-code in
+// __pycache__ without its source is not a module.
+func TestPythonModuleKinds(t *testing.T) {
+	std, site := "/usr/lib/python3.11", "/usr/lib/python3/dist-packages"
+	so := ".cpython-311-x86_64-linux-gnu.so"
+	m := base().
+		symlink("/usr/bin/python3", "python3.11").file("/usr/bin/python3.11", elfStub, 0o755).
+		file(std+"/os.py", "", 0o644).
+		file(site+"/cy/__init__"+so, elfStub, 0o644).file(site+"/cy/helpers.py", "import json\n", 0o644).
+		file(std+"/json/__init__.py", "", 0o644).
+		file(site+"/vendor/__init__.pyc", "pyc", 0o644).file(site+"/vendor/core.pyc", "pyc", 0o644).
+		file(site+"/vendor/plugin.pyc", "pyc", 0o644).file(site+"/vendor/data.json", "{}", 0o644).
+		file(site+"/both.py", "", 0o644).file(site+"/both.pyc", "stale", 0o644).
+		file(site+"/cacheonly/__init__.py", "from . import gone\n", 0o644).
+		file(site+"/cacheonly/__pycache__/gone.cpython-311.pyc", "pyc", 0o644).
+		file(site+"/unrelated/__init__.py", "", 0o644).
+		file("/app/app.py", "import cy.helpers\nfrom vendor import core\nimport both\nimport cacheonly\n", 0o644)
+	r := analyze(t, m, "/app", "python3", "app.py")
+	got := needPaths(r, func(Need) bool { return true })
+	wantAll(t, "needs", got, []string{site + "/cy/__init__" + so, site + "/cy/helpers.py", std + "/json/__init__.py",
+		site + "/vendor/__init__.pyc", site + "/vendor/core.pyc", site + "/vendor", site + "/both.py", site + "/cacheonly/__init__.py"})
+	for _, bad := range []string{site + "/both.pyc", site + "/cacheonly/__pycache__/gone.cpython-311.pyc", site + "/unrelated/__init__.py", site} {
+		if slices.Contains(got, bad) {
+			t.Errorf("needs %s, want it left out", bad)
+		}
+	}
+	for _, n := range r.Needs {
+		if n.Path == site+"/vendor" && !n.Tree {
+			t.Errorf("vendor: got %+v, want the whole package (byte-code alone: its imports cannot be read)", n)
+		}
+	}
+
+	// A top-level module without its source: its whole sys.path entry.
+	m.file(site+"/fastmod.pyc", "pyc", 0o644).file("/app/app.py", "import fastmod\n", 0o644)
+	r = analyze(t, m, "/app", "python3", "app.py")
+	var tree *Need
+	for i, n := range r.Needs {
+		if n.Path == site && n.Tree {
+			tree = &r.Needs[i]
+		}
+	}
+	if tree == nil {
+		t.Fatalf("needs %q, want %s whole (fastmod.pyc imports what cannot be read)", needPaths(r, func(Need) bool { return true }), site)
+	}
+	wantAll(t, "needs", needPaths(r, func(Need) bool { return true }), []string{site + "/fastmod.pyc"})
+}

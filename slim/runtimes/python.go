@@ -382,17 +382,17 @@ func (r *pyResolver) locate(name string) (pyModule, bool) {
 	return pyModule{}, false
 }
 
-// descend finds parts below dir: a package (a directory with
-// __init__.py), a module (native first, as the import system's finder
-// looks, then source), or a namespace package (a directory without
-// __init__.py, outside the standard library).
+// descend finds parts below dir: a package (a directory with an
+// __init__ module: native, source or byte-code), a module (native first,
+// as the import system's finder looks, then source, then byte-code), or a
+// namespace package (a directory without __init__, outside the standard
+// library).
 func (r *pyResolver) descend(rt pyRoot, dir string, parts []string) (pyModule, bool) {
 	m := pyModule{root: rt}
 	for i, part := range parts {
 		p := path.Join(dir, part)
 		last := i == len(parts)-1
-		if init := path.Join(p, "__init__.py"); isDir(r.a.fsys, p) && isFile(r.a.fsys, init) {
-			m.files = append(m.files, init)
+		if isDir(r.a.fsys, p) && r.moduleFile(p, "__init__", &m) {
 			m.dirs = append(m.dirs, p)
 			if i == 0 {
 				m.top = p
@@ -420,8 +420,8 @@ func (r *pyResolver) descend(rt pyRoot, dir string, parts []string) (pyModule, b
 }
 
 // moduleFile adds the module part of dir to m (a native module first, as
-// the import system's finder looks, then part.py) and reports whether
-// there is one.
+// the import system's finder looks, then part.py, then part.pyc) and
+// reports whether there is one.
 func (r *pyResolver) moduleFile(dir, part string, m *pyModule) bool {
 	var natives []string
 	for _, e := range r.dirList(dir) {
@@ -438,6 +438,13 @@ func (r *pyResolver) moduleFile(dir, part string, m *pyModule) bool {
 		return true
 	}
 	if f := path.Join(dir, part+".py"); isFile(r.a.fsys, f) {
+		m.files = append(m.files, f)
+		return true
+	}
+	// Byte-code without its source, beside where the source would be
+	// (not in __pycache__, which is read only with the source): the
+	// import system loads it.
+	if f := path.Join(dir, part+".pyc"); isFile(r.a.fsys, f) {
 		m.files = append(m.files, f)
 		return true
 	}
@@ -660,10 +667,34 @@ func (r *pyResolver) keepFiles(m pyModule, name, importer string, lazy bool) {
 		r.kept[f] = true
 		r.why[f] = why
 		r.a.need(Need{Path: f, Why: why})
-		if strings.HasSuffix(f, ".py") {
+		switch {
+		case strings.HasSuffix(f, ".py"):
 			r.queue = append(r.queue, f)
+		case strings.HasSuffix(f, ".pyc"):
+			r.sourceless(m, f, why)
 		}
 	}
+}
+
+// sourceless keeps what a module shipped as byte-code alone may import,
+// which cannot be read from its source: the package holding it whole,
+// or, for a module at the top of its sys.path entry, the whole entry.
+func (r *pyResolver) sourceless(m pyModule, file, why string) {
+	why += ", byte-code without its source, whose imports cannot be read"
+	if m.top != "" && m.top != file && isDir(r.a.fsys, m.top) {
+		r.whole(m.top, why)
+		return
+	}
+	if r.kept["whole\x00"+m.root.dir] {
+		return
+	}
+	r.kept["whole\x00"+m.root.dir] = true
+	except := []string{"test", "tests", "__pycache__/"}
+	if m.root.std {
+		except = append(except, "idlelib", "tkinter", "turtledemo", "ensurepip")
+	}
+	r.a.need(Need{Path: m.root.dir, Why: why, Tree: true, Except: except})
+	r.walkPy(m.root.dir)
 }
 
 // byteCode keeps the byte-code of the modules the program imports as it
