@@ -19,8 +19,9 @@ import (
 // digest file is what the registry serves for the target, the report is
 // there, and the script's lines are the docs' lines.
 func TestCIRecipe(t *testing.T) {
+	t.Parallel()
 	host, user, pass := dockertest.Registry(t)
-	dockerConfig(t, host, user, pass)
+	config := dockerConfigDir(t, host, user, pass)
 	bin := builtImgslim(t)
 	auth := &authn.Basic{Username: user, Password: pass}
 	repo := host + "/imgslim-cli/ci-" + uniq()
@@ -33,7 +34,7 @@ func TestCIRecipe(t *testing.T) {
 	}
 	cmd := exec.Command("sh", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "IMGSLIM="+bin, "SRC="+repo+":src", "DST="+repo+":slim")
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+config, "IMGSLIM="+bin, "SRC="+repo+":src", "DST="+repo+":slim")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("ci-recipe.sh: %v\n%s", err, out)

@@ -506,6 +506,15 @@ func saveFromDaemon(t testing.TB, ref string) v1.Image {
 // config.json holding user:pass for host.
 func dockerConfig(t *testing.T, host, user, pass string) {
 	t.Helper()
+	t.Setenv("DOCKER_CONFIG", dockerConfigDir(t, host, user, pass))
+}
+
+// dockerConfigDir writes a config.json holding user:pass for host and
+// returns its directory, for a command's DOCKER_CONFIG: a test that hands
+// it to the commands it runs, rather than setting it for the process, can
+// run in parallel.
+func dockerConfigDir(t *testing.T, host, user, pass string) string {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := map[string]any{"auths": map[string]any{
 		host: map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))},
@@ -517,7 +526,7 @@ func dockerConfig(t *testing.T, host, user, pass string) {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("DOCKER_CONFIG", dir)
+	return dir
 }
 
 // ---------------------------------------------------------------------------
