@@ -24,6 +24,9 @@ func TestWasteDiveEndToEnd(t *testing.T) {
 	dockertest.Require(t)
 	dockertest.Dive(t) // installed before the long runs, or the test stops here
 	src, port := dockertest.NodeTSApp(t)
+	// Read from the archive every test shares: a docker save of 1.5 GB
+	// per slim is not what this test is about.
+	saved := "docker-archive:" + dockertest.Saved(t, src)
 	for _, tc := range []struct {
 		name  string
 		flags []string
@@ -37,7 +40,7 @@ func TestWasteDiveEndToEnd(t *testing.T) {
 			out := "imgslim-test/beyond-waste-" + tc.name + ":" + uniq()
 			rmiOnCleanup(t, out)
 			reportPath := filepath.Join(t.TempDir(), "R.json")
-			args := append(append([]string{"-q", "--report", reportPath}, tc.flags...), "docker-daemon:"+src, "docker-daemon:"+out)
+			args := append(append([]string{"-q", "--report", reportPath}, tc.flags...), saved, "docker-daemon:"+out)
 			begin := time.Now()
 			res := setsRun(20*time.Minute, args...)
 			if res.code != exitOK {
@@ -84,7 +87,7 @@ func TestOntoEndToEnd(t *testing.T) {
 	rmiOnCleanup(t, out)
 	reportPath := filepath.Join(t.TempDir(), "R.json")
 	begin := time.Now()
-	res := runCommand(scratchTimeout, "-q", "--scratch", "--onto", "docker-daemon:"+base, "--report", reportPath, "docker-daemon:"+src, "docker-daemon:"+out)
+	res := runCommand(scratchTimeout, "-q", "--scratch", "--onto", "docker-daemon:"+base, "--report", reportPath, "docker-archive:"+dockertest.Saved(t, src), "docker-daemon:"+out)
 	if res.code != exitOK {
 		t.Fatalf("imgslim --scratch --onto %s %s: exit %d\nstderr:\n%s", base, src, res.code, res.stderr)
 	}
