@@ -19,62 +19,60 @@ import (
 	"github.com/imgslim/imgslim/testdata/dockertest"
 )
 
+// TestWasteDiveEndToEnd: --no-waste on the Node app leaves no shadowed
+// bytes by dive's measure (efficiency at least 99.9%), and the app still
+// serves. The default output's waste is checked on TestSetsEndToEnd's slim
+// of the same image.
 func TestWasteDiveEndToEnd(t *testing.T) {
 	t.Parallel()
 	dockertest.Require(t)
-	dockertest.Dive(t) // installed before the long runs, or the test stops here
+	dockertest.Dive(t) // installed before the long run, or the test stops here
 	src, port := dockertest.NodeTSApp(t)
+	out := "imgslim-test/beyond-waste-no-waste:" + uniq()
+	rmiOnCleanup(t, out)
+	reportPath := filepath.Join(t.TempDir(), "R.json")
 	// Read from the archive every test shares: a docker save of 1.5 GB
-	// per slim is not what this test is about.
-	saved := "docker-archive:" + dockertest.Saved(t, src)
-	for _, tc := range []struct {
-		name  string
-		flags []string
-		// dive's thresholds, as ratios: issue 12's goals.
-		lowestEfficiency, highestUserWasted float64
-	}{
-		{"default", nil, 0.9, 0.02},
-		{"no-waste", []string{"--no-waste"}, 0.999, 0.02},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := "imgslim-test/beyond-waste-" + tc.name + ":" + uniq()
-			rmiOnCleanup(t, out)
-			reportPath := filepath.Join(t.TempDir(), "R.json")
-			args := append(append([]string{"-q", "--report", reportPath}, tc.flags...), saved, "docker-daemon:"+out)
-			begin := time.Now()
-			res := setsRun(20*time.Minute, args...)
-			if res.code != exitOK {
-				t.Fatalf("imgslim %q: exit %d\nstderr:\n%s", args, res.code, res.stderr)
-			}
-			t.Logf("slimmed %s in %v", src, time.Since(begin).Round(time.Second))
-			b, err := os.ReadFile(reportPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			doc := validReport(t, b)
-			if len(doc.Images) != 1 {
-				t.Fatalf("--report: %d images, want 1\n%s", len(doc.Images), b)
-			}
-			if w := doc.Images[0].Waste; w == nil || w.Bytes == 0 || w.All != slices.Contains(tc.flags, "--no-waste") {
-				t.Errorf("report: waste %+v, want the bytes dropped and all=%v", w, slices.Contains(tc.flags, "--no-waste"))
-			}
+	// is not what this test is about.
+	args := []string{"-q", "--report", reportPath, "--no-waste", "docker-archive:" + dockertest.Saved(t, src), "docker-daemon:" + out}
+	begin := time.Now()
+	res := setsRun(20*time.Minute, args...)
+	if res.code != exitOK {
+		t.Fatalf("imgslim %q: exit %d\nstderr:\n%s", args, res.code, res.stderr)
+	}
+	t.Logf("slimmed %s in %v", src, time.Since(begin).Round(time.Second))
+	checkDive(t, out, reportPath, true, diveThresholds{0.999, 0.02})
 
-			d := dockertest.DiveCI(t, out, tc.lowestEfficiency, tc.highestUserWasted)
-			t.Logf("DIVE %s: efficiency %.4f%%, user wasted %.4f%%, wasted %d bytes", tc.name, d.Efficiency, d.UserWastedPercent, d.WastedBytes)
-			if !d.Pass {
-				t.Errorf("dive --ci --lowestEfficiency %g --highestUserWastedPercent %g %s failed:\n%s", tc.lowestEfficiency, tc.highestUserWasted, out, d.Output)
-			}
-			if d.Efficiency < 100*tc.lowestEfficiency || d.UserWastedPercent > 100*tc.highestUserWasted {
-				t.Errorf("dive: efficiency %.4f%%, user wasted %.4f%%: want at least %g%% and at most %g%%", d.Efficiency, d.UserWastedPercent, 100*tc.lowestEfficiency, 100*tc.highestUserWasted)
-			}
+	// Dropping dead bytes changes nothing the app sees.
+	dockertest.RunApp(t, out, port)
+	health := dockertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d%s", port, dockertest.HealthPath), time.Minute)
+	if got := strings.TrimSpace(string(health)); got != "ok" {
+		t.Errorf("GET %s: got %q, want ok", dockertest.HealthPath, got)
+	}
+}
 
-			// Dropping dead bytes changes nothing the app sees.
-			dockertest.RunApp(t, out, port)
-			health := dockertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d%s", port, dockertest.HealthPath), time.Minute)
-			if got := strings.TrimSpace(string(health)); got != "ok" {
-				t.Errorf("GET %s: got %q, want ok", dockertest.HealthPath, got)
-			}
-		})
+// checkDive checks the waste of the image out: the report at reportPath
+// says bytes were dropped as waste, of every layer when all (--no-waste),
+// and `dive --ci` passes th.
+func checkDive(t *testing.T, out, reportPath string, all bool, th diveThresholds) {
+	t.Helper()
+	b, err := os.ReadFile(reportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := validReport(t, b)
+	if len(doc.Images) != 1 {
+		t.Fatalf("--report: %d images, want 1\n%s", len(doc.Images), b)
+	}
+	if w := doc.Images[0].Waste; w == nil || w.Bytes == 0 || w.All != all {
+		t.Errorf("report: waste %+v, want the bytes dropped and all=%v", w, all)
+	}
+	d := dockertest.DiveCI(t, out, th.lowestEfficiency, th.highestUserWasted)
+	t.Logf("DIVE %s: efficiency %.4f%%, user wasted %.4f%%, wasted %d bytes", out, d.Efficiency, d.UserWastedPercent, d.WastedBytes)
+	if !d.Pass {
+		t.Errorf("dive --ci --lowestEfficiency %g --highestUserWastedPercent %g %s failed:\n%s", th.lowestEfficiency, th.highestUserWasted, out, d.Output)
+	}
+	if d.Efficiency < 100*th.lowestEfficiency || d.UserWastedPercent > 100*th.highestUserWasted {
+		t.Errorf("dive: efficiency %.4f%%, user wasted %.4f%%: want at least %g%% and at most %g%%", d.Efficiency, d.UserWastedPercent, 100*th.lowestEfficiency, 100*th.highestUserWasted)
 	}
 }
 

@@ -75,41 +75,57 @@ type failCase struct {
 func runFailCases(t *testing.T, cases []failCase) {
 	t.Helper()
 	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runFailCase(t, tc) })
+	}
+}
+
+// runFailCasesParallel is runFailCases with the cases run in parallel:
+// for cases that set nothing for the process (no t.Setenv) and share no
+// target.
+func runFailCasesParallel(t *testing.T, cases []failCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.needs != nil {
-				tc.needs(t)
-			}
-			args, spots := tc.setup(t)
-			before := make([]string, len(spots))
-			for i, s := range spots {
-				before[i] = s.state()
-			}
-			res := imgslim(t, append([]string{"-q"}, args...)...)
-			if res.code != tc.code {
-				t.Errorf("imgslim %s: exit: got %d, want %d\nstderr: %s", strings.Join(args, " "), res.code, tc.code, res.stderr)
-			}
-			lines := res.stderrLines()
-			if len(lines) != 1 {
-				t.Errorf("stderr: got %d lines %q, want 1", len(lines), lines)
-			} else {
-				for _, m := range tc.msg {
-					if !strings.Contains(strings.ToLower(lines[0]), strings.ToLower(m)) {
-						t.Errorf("stderr: got %q, want it to name %q", lines[0], m)
-					}
-				}
-				if !strings.HasPrefix(lines[0], "imgslim: ") {
-					t.Errorf("stderr: got %q, want it to start with %q", lines[0], "imgslim: ")
-				}
-			}
-			if res.stdout != "" {
-				t.Errorf("stdout: got %q, want nothing", res.stdout)
-			}
-			for i, s := range spots {
-				if after := s.state(); after != before[i] {
-					t.Errorf("%s: got %q after the failed run, want %q as before", s.what, after, before[i])
-				}
-			}
+			t.Parallel()
+			runFailCase(t, tc)
 		})
+	}
+}
+
+func runFailCase(t *testing.T, tc failCase) {
+	t.Helper()
+	if tc.needs != nil {
+		tc.needs(t)
+	}
+	args, spots := tc.setup(t)
+	before := make([]string, len(spots))
+	for i, s := range spots {
+		before[i] = s.state()
+	}
+	res := imgslim(t, append([]string{"-q"}, args...)...)
+	if res.code != tc.code {
+		t.Errorf("imgslim %s: exit: got %d, want %d\nstderr: %s", strings.Join(args, " "), res.code, tc.code, res.stderr)
+	}
+	lines := res.stderrLines()
+	if len(lines) != 1 {
+		t.Errorf("stderr: got %d lines %q, want 1", len(lines), lines)
+	} else {
+		for _, m := range tc.msg {
+			if !strings.Contains(strings.ToLower(lines[0]), strings.ToLower(m)) {
+				t.Errorf("stderr: got %q, want it to name %q", lines[0], m)
+			}
+		}
+		if !strings.HasPrefix(lines[0], "imgslim: ") {
+			t.Errorf("stderr: got %q, want it to start with %q", lines[0], "imgslim: ")
+		}
+	}
+	if res.stdout != "" {
+		t.Errorf("stdout: got %q, want nothing", res.stdout)
+	}
+	for i, s := range spots {
+		if after := s.state(); after != before[i] {
+			t.Errorf("%s: got %q after the failed run, want %q as before", s.what, after, before[i])
+		}
 	}
 }
 

@@ -705,7 +705,7 @@ CMD ["/app/needs-ssl"]
 				msg:  c.msg,
 			})
 	}
-	runFailCases(t, cases)
+	runFailCasesParallel(t, cases)
 }
 
 // TestScratchEntrypointForms: the output starts whatever way the source
