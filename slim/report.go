@@ -360,7 +360,7 @@ func ScratchAsReport(sr *ScratchReport, dryRun bool) *Report {
 	r := &Report{DryRun: dryRun, Digest: sr.Digest, Before: sr.Before, After: sr.After,
 		Warnings: sr.Warnings, Scratch: &ScratchSection{Program: sr.Program, Files: sr.Files},
 		RunsAs: UserReport{Name: "nonroot", UID: 65532, GID: 65532, Changed: true, Added: true}, Secrets: sr.Secrets}
-	r.Timings.Verify = sr.verifyTime.Seconds()
+	r.Timings = Timings{Plan: sr.planTime.Seconds(), Rewrite: sr.rewriteTime.Seconds(), Verify: sr.verifyTime.Seconds()}
 	r.normalize()
 	return r
 }

@@ -32,6 +32,8 @@ type ScratchReport struct {
 	// Secrets found in the source, each with whether the copy holds it.
 	Secrets []Secret `json:"secrets,omitempty"`
 
+	planTime      time.Duration // scan, sets and closure
+	rewriteTime   time.Duration // reading the files and writing the layer
 	verifyTime    time.Duration // reading the written layer back
 	verifiedPaths int
 }
@@ -49,6 +51,7 @@ type ScratchEntry struct {
 // and the application directory (after the enabled rule sets), the CA
 // bundle, time zones, and distroless's accounts, /tmp and /home/nonroot.
 func Scratch(img v1.Image, opts ...ScratchOption) (v1.Image, *ScratchReport, error) {
+	start := time.Now()
 	o, err := makeScratchOptions(opts...)
 	if err != nil {
 		return nil, nil, err
@@ -69,7 +72,12 @@ func Scratch(img v1.Image, opts ...ScratchOption) (v1.Image, *ScratchReport, err
 	if err := p.chooseSets(); err != nil {
 		return nil, nil, err
 	}
-	return p.scratch()
+	out, rep, err := p.scratch()
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.planTime = time.Since(start) - rep.rewriteTime - rep.verifyTime
+	return out, rep, nil
 }
 
 func (p *Plan) scratch() (v1.Image, *ScratchReport, error) {
@@ -387,6 +395,7 @@ const (
 
 // writeScratch writes the one layer and the config of a scratch image.
 func (p *Plan) writeScratch(program string, files map[string]string, env []string) (v1.Image, *ScratchReport, error) {
+	start := time.Now()
 	o := p.o
 	// Every parent directory, with the image's metadata when it has one.
 	all := map[string]string{}
@@ -543,6 +552,7 @@ func (p *Plan) writeScratch(program string, files map[string]string, env []strin
 	if err != nil {
 		return nil, nil, err
 	}
+	rep.rewriteTime = time.Since(start)
 	out, took, err := p.verifiedScratch(img, want)
 	if err != nil {
 		return nil, nil, err

@@ -289,8 +289,13 @@ func TestScratchSecrets(t *testing.T) {
 	if !strings.Contains(text.String(), "ROTATE THEM") || !strings.Contains(text.String(), "/app/dist/server.js") {
 		t.Errorf("text report lacks the secrets:\n%s", text.String())
 	}
-	if r := ScratchAsReport(rep, false); len(r.Secrets) != len(rep.Secrets) {
+	r := ScratchAsReport(rep, false)
+	if len(r.Secrets) != len(rep.Secrets) {
 		t.Errorf("JSON report: %d secrets, want %d", len(r.Secrets), len(rep.Secrets))
+	}
+	// Every stage took some time, as in a slim's report.
+	if tm := r.Timings; tm.Plan <= 0 || tm.Rewrite <= 0 || tm.Verify <= 0 {
+		t.Errorf("JSON report: timings %+v, want each stage's seconds", tm)
 	}
 }
 
