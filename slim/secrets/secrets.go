@@ -18,6 +18,7 @@ package secrets
 
 import (
 	"bytes"
+	"fmt"
 	"path"
 	"regexp"
 	"sort"
@@ -26,6 +27,7 @@ import (
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/rs/zerolog"
+	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/logging"
 )
@@ -48,7 +50,12 @@ type Finding struct {
 
 // Scanner scans file contents for secrets. It is safe for concurrent use.
 type Scanner struct {
-	d        *detect.Detector
+	d *detect.Detector
+	// inner is d without what pathAllowed has already checked once for
+	// the whole file: Detect matches the global allowlists' paths
+	// against every fragment, a quarter of the scan's time, though the
+	// answer is the file's.
+	inner    *detect.Detector
 	keywords *ahocorasick.Trie
 }
 
@@ -75,7 +82,12 @@ func Default() (*Scanner, error) {
 			kws = append(kws, strings.ToLower(k))
 		}
 		sort.Strings(kws)
-		defaultScanner = &Scanner{d: d, keywords: ahocorasick.NewTrieBuilder().AddStrings(kws).Build()}
+		inner, err := withoutPathAllowlists(d)
+		if err != nil {
+			defaultErr = err
+			return
+		}
+		defaultScanner = &Scanner{d: d, inner: inner, keywords: ahocorasick.NewTrieBuilder().AddStrings(kws).Build()}
 	})
 	return defaultScanner, defaultErr
 }
@@ -132,17 +144,63 @@ func (s *Scanner) Scan(name string, data []byte) []Finding {
 	return out
 }
 
-// pathAllowed reports whether gitleaks' global allowlist skips the path
-// (lockfiles, vendored and node_modules trees, images, fonts), so the
-// keyword search is not even run.
+// pathAllowed reports whether gitleaks' detector finds nothing in the file
+// at name whatever its content: the check its Detect makes first, on every
+// fragment, made here once a file so that the keyword search is not even
+// run. A global allowlist allows a path (lockfiles, vendored and
+// node_modules trees, images, fonts) when its condition is OR and a path
+// matches (the scan has no commit), or when its condition is AND and it
+// has nothing but paths to check, one matching. The default config's one
+// allowlist is an OR of paths, regexes and stop words.
 func (s *Scanner) pathAllowed(name string) bool {
 	rel := strings.TrimPrefix(name, "/")
+	if rel == "" {
+		return false
+	}
+	if rel == s.d.Config.Path {
+		return true // Detect skips its own config file
+	}
 	for _, a := range s.d.Config.Allowlists {
-		if len(a.Paths) > 0 && len(a.Regexes) == 0 && len(a.StopWords) == 0 && len(a.Commits) == 0 && a.PathAllowed(rel) {
+		if a.MatchCondition == config.AllowlistMatchAnd && (len(a.Paths) == 0 || len(a.Regexes) > 0 || len(a.StopWords) > 0 || len(a.Commits) > 0) {
+			continue
+		}
+		if a.PathAllowed(rel) {
 			return true
 		}
 	}
 	return false
+}
+
+// withoutPathAllowlists returns a detector with d's config but for the
+// paths of its OR global allowlists, for the files pathAllowed let
+// through. It finds what d finds in them: Detect checks those paths before
+// anything (pathAllowed's check, false for these files), and past it an OR
+// allowlist allows a finding by its regexes and stop words alone. The AND
+// allowlists stay whole: their paths count in each finding's check.
+func withoutPathAllowlists(d *detect.Detector) (*detect.Detector, error) {
+	cfg := d.Config
+	cfg.Allowlists = nil
+	for _, a := range d.Config.Allowlists {
+		if a.MatchCondition == config.AllowlistMatchAnd || len(a.Paths) == 0 {
+			cfg.Allowlists = append(cfg.Allowlists, a)
+			continue
+		}
+		if len(a.Regexes) == 0 && len(a.StopWords) == 0 {
+			continue // paths (and commits, which a file has none of) only: allows no finding
+		}
+		// A new allowlist, not a copy: Validate compiles the merged
+		// expressions of what is left, which a copy would keep for the
+		// paths too.
+		b := &config.Allowlist{Description: a.Description, MatchCondition: a.MatchCondition, Commits: a.Commits,
+			RegexTarget: a.RegexTarget, Regexes: a.Regexes, StopWords: a.StopWords}
+		if err := b.Validate(); err != nil {
+			return nil, fmt.Errorf("gitleaks allowlist %q: %w", a.Description, err)
+		}
+		cfg.Allowlists = append(cfg.Allowlists, b)
+	}
+	inner := detect.NewDetector(cfg)
+	inner.MaxDecodeDepth, inner.MaxTargetMegaBytes, inner.Redact, inner.IgnoreGitleaksAllow = d.MaxDecodeDepth, d.MaxTargetMegaBytes, d.Redact, d.IgnoreGitleaksAllow
+	return inner, nil
 }
 
 // gitleaks runs the detector on the lines that hold one of its rules'
@@ -189,7 +247,7 @@ func (s *Scanner) gitleaks(name string, data []byte) []Finding {
 	for _, w := range ws {
 		// The path too: some rules' allowlists go by path.
 		frag := detect.Fragment{Raw: string(data[w.from:w.to]), FilePath: rel}
-		for _, f := range s.d.Detect(frag) {
+		for _, f := range s.inner.Detect(frag) {
 			out = append(out, Finding{Rule: f.RuleID, Description: f.Description, Line: lineOf(w.from) + f.StartLine + 1})
 		}
 	}

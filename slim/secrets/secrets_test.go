@@ -1,8 +1,13 @@
 package secrets
 
 import (
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/report"
 )
 
 // Tokens shaped as the real ones are, made up for the tests.
@@ -99,4 +104,68 @@ func BenchmarkScanText(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		s.Scan("/app/settings.py", data)
 	}
+}
+
+// pathAllowed skips exactly the files gitleaks' detector would find
+// nothing in because of their path: the same verdict as Detect's own
+// check on a fragment that holds a token.
+func TestPathAllowed(t *testing.T) {
+	s, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := "token = '" + githubPAT + "'\n"
+	for _, name := range []string{
+		"/app/config.yaml", "/app/node_modules/pkg/index.js", "/node_modules", "/app/my_node_modules/x.js",
+		"/NODE_MODULES/pkg/a.js", "/app/package-lock.json", "/app/yarn.lock", "/srv/logo.png", "/srv/LOGO.PNG",
+		"/src/go.sum", "/src/vendor/modules.txt", "/src/vendor/github.com/x/y.go", "/usr/lib/python3.11/site.py",
+		"/venv/lib/python3.12/x.py", "/gitleaks.toml", "/app/static/jquery-3.7.1.min.js", "/app/.git", "/app/.git/config",
+		"/usr/lib/x86_64-linux-gnu/perl/5.36/Config.pm", "/app/Pipfile.lock", "/home/app/.gem", "/app/a.gem",
+	} {
+		want := len(s.d.Detect(detect.Fragment{Raw: content, FilePath: strings.TrimPrefix(name, "/")})) == 0
+		if got := s.pathAllowed(name); got != want {
+			t.Errorf("pathAllowed(%q) = %v, want %v (what Detect does)", name, got, want)
+		}
+	}
+}
+
+// The detector Scan runs on the files pathAllowed lets through finds what
+// gitleaks' own finds in them.
+func TestInnerDetector(t *testing.T) {
+	s, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, content := range []string{
+		"[default]\naws_access_key_id = " + awsKeyID + "\naws_secret_access_key = " + awsSecret + "\n",
+		"github:\n  token: " + githubPAT + "\n", "GITLAB=" + gitlabPAT + "\n", "//registry.npmjs.org/:_authToken=" + npmToken + "\n",
+		"notify " + slackHook + "\n", "api_key = 'true'\npassword = '${DB_PASSWORD}'\ntoken = 'abcdefghijklmnopqrstuvwxyz'\n",
+		"secret = '/usr/local/share/ca-certificates'\napi_token = 'x9Fk2LqP0vZr7TbW3nYs'\n",
+	} {
+		for _, name := range []string{"app/config.yaml", "srv/cert.p12", "app/.github/workflows/ci.yml", "app/test/fixtures/key.txt"} {
+			frag := detect.Fragment{Raw: content, FilePath: name}
+			got, want := findingSet(s.inner.Detect(frag)), findingSet(s.d.Detect(frag))
+			if want != "" {
+				found++
+			}
+			if got != want {
+				t.Errorf("%s, %q: got %s, want %s", name, content, got, want)
+			}
+		}
+	}
+	if found < 10 {
+		t.Errorf("gitleaks found secrets in %d of the cases, want most", found)
+	}
+}
+
+// findingSet renders findings in an order of their own: the detector's
+// rules are a map.
+func findingSet(fs []report.Finding) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%s:%d:%s", f.RuleID, f.StartLine, f.Secret))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
 }
