@@ -9,8 +9,9 @@
 // each with its own files, each handing the next what it found:
 //
 //	scan      scan.go, scan_spool.go,   every layer's headers, read once,
-//	          scan_content.go           several layers at once; the tars
-//	                                    spooled; contents read back on demand
+//	          scan_content.go,          several layers at once; the tars
+//	          scan_secrets.go           spooled; contents read back on demand;
+//	                                    the text files scanned for secrets
 //	overlay   overlay.go, overlay_fs.go the one visible-filesystem model
 //	                                    (whiteouts, opaque markers), and the
 //	                                    FS the format readers (elfdeps,

@@ -45,6 +45,7 @@ type Plan struct {
 	protected map[string]string // path -> why it must stay
 	protTrees []string          // trees that must stay whole
 	secrets   []Secret
+	packaged  map[string]bool // the paths dpkg's file lists name, once read (packagedFiles)
 	// replace holds new contents of files, symlinks new symlinks, that
 	// imgslim writes in its layer on top; headers the scanned headers of
 	// the files it may replace.
@@ -173,6 +174,10 @@ func scanImage(img v1.Image, o *options) (*Plan, error) {
 		}
 	}
 	p.app = p.newAppContext()
+	if err := p.scanSecrets(); err != nil {
+		p.removeSpools()
+		return nil, err
+	}
 	return p, nil
 }
 

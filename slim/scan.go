@@ -36,7 +36,6 @@ type entry struct {
 	mode   int64
 	size   int64
 	link   string // hardlink target, layers.Clean form; symlink target as stored
-	secret bool   // the content scan found a secret (layerPlan.found)
 	off    int64  // where the content starts in the layer's tar stream
 	sparse bool   // a sparse file: its content is read through a tar reader
 	stored int64  // a sparse file's bytes in the tar stream, about
@@ -85,6 +84,9 @@ type layerPlan struct {
 
 	// found holds the secrets the content scan found, by name.
 	found map[string][]secrets.Finding
+	// sniffed are the files the content scan is left to do when the
+	// layer is spooled (scanSecrets), in the layer's order.
+	sniffed []sniffed
 
 	spool   string // the uncompressed tar, when the plan spooled it
 	edit    layers.Edit
@@ -183,7 +185,13 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, re
 				return fmt.Errorf("reading %s: %w", e.name, err)
 			}
 			data := buf.Bytes()
-			lp.sniff(&e, data)
+			if spool == "" {
+				lp.sniff(e.name, data)
+			} else if !fixture(e.name) {
+				// Scanned once the plan knows which files dpkg ships,
+				// whose findings would be ignored (scanSecrets).
+				lp.sniffed = append(lp.sniffed, sniffed{entry: len(lp.entries), text: len(data) > 0 && secrets.IsText(data)})
+			}
 			if wanted {
 				if err := keep(e.name, h, bytes.Clone(data)); err != nil {
 					return err
@@ -264,18 +272,26 @@ const maxSniff = secrets.MaxSize
 
 // sniff scans the content of a small regular file for secrets, and notes
 // what it finds for the secrets set. data is the scan's buffer: only the
-// findings are kept, never the content.
-func (lp *layerPlan) sniff(e *entry, data []byte) {
-	fs := secrets.Scan(e.name, data)
+// findings are kept, never the content. The files whose findings
+// findSecrets ignores by name (fixture) are not scanned.
+func (lp *layerPlan) sniff(name string, data []byte) {
+	if fixture(name) {
+		return
+	}
+	lp.noteFindings(name, secrets.Scan(name, data))
+}
+
+// noteFindings records what the content scan found in a copy of name: the
+// last copy in the layer wins.
+func (lp *layerPlan) noteFindings(name string, fs []secrets.Finding) {
 	if len(fs) == 0 {
 		if lp.found != nil {
-			delete(lp.found, e.name) // a later copy in the layer is clean
+			delete(lp.found, name) // a later copy in the layer is clean
 		}
 		return
 	}
-	e.secret = true
 	if lp.found == nil {
 		lp.found = map[string][]secrets.Finding{}
 	}
-	lp.found[e.name] = fs
+	lp.found[name] = fs
 }

@@ -2,11 +2,14 @@ package slim
 
 import (
 	"archive/tar"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/imgslim/imgslim/slim/secrets"
 )
 
 // Secrets shaped as real ones are, made up for the tests; none is in a file
@@ -129,5 +132,63 @@ func TestSecretsByContent(t *testing.T) {
 	}
 	if remaining != 9 {
 		t.Errorf("without the set: got %d secrets remaining, want 9 (%+v)", remaining, r.Secrets)
+	}
+}
+
+// A spooled plan scans contents after the layers (scanSecrets), skipping
+// what dpkg ships; an unspooled one scans them as it reads the layers. Both
+// find the same secrets: in packaged files and library trees none, in a
+// layer the last copy of a file, in a later layer's replacement or
+// deletion what the earlier layer still holds.
+func TestSecretsSpooledAsInline(t *testing.T) {
+	token := func(s string) string { return "token: " + s + "\n" }
+	base := gzLayer(t,
+		reg("etc/passwd", passwd), reg("etc/group", group),
+		reg("var/lib/dpkg/info/tool.list", "/usr/bin\n/usr/bin/tool-config\n/etc/tool.conf\n"),
+		reg("usr/bin/tool-config", "#!/bin/sh\n"+token(testGitHubPAT)),
+		reg("etc/tool.conf", "url = "+testSlackHook+"\n"),
+		reg("usr/share/tool/example.yaml", token(testGitHubPAT)),
+		reg("app/node_modules/lib/test.js", token(testGitHubPAT)),
+		reg("etc/app.conf", "url = "+testSlackHook+"\n"),
+	)
+	app := gzLayer(t,
+		reg("app/a.yaml", token(testGitHubPAT)),
+		reg("app/b.yaml", token(testGitHubPAT)), reg("app/b.yaml", "clean\n"),
+		reg("app/c.yaml", token(testGitHubPAT)), reg("app/c.yaml", "bin\x00ary "+testGitHubPAT),
+		reg("app/d.yaml", "clean\n"), reg("app/d.yaml", "GITLAB="+testGitLabPAT+"\n"),
+		reg("app/e.yaml", ""), reg("app/f.yaml", token(testGitHubPAT)), reg("app/g.yaml", token(testGitHubPAT)),
+		// Past what one task of the scan reads.
+		reg("app/big1.txt", strings.Repeat("x\n", secrets.MaxSize/2)), reg("app/big2.txt", strings.Repeat("x\n", secrets.MaxSize/2)),
+		reg("app/big3.txt", strings.Repeat("x\n", secrets.MaxSize/2)), reg("app/big4.txt", strings.Repeat("x\n", secrets.MaxSize/2)),
+		reg("app/big.txt", strings.Repeat("x", secrets.MaxSize-100)+"\n"+token(testGitHubPAT)),
+	)
+	later := gzLayer(t,
+		reg("app/f.yaml", "replaced\n"),
+		file{Header: tar.Header{Typeflag: tar.TypeReg, Name: "app/.wh.g.yaml"}},
+		reg("etc/app.conf", "clean\n"),
+	)
+	img := testImage(t, v1.Config{Cmd: []string{"/bin/sh"}, WorkingDir: "/app"}, base, app, later)
+	plan := func(opts ...Option) []Secret {
+		p, err := NewPlan(img, append(opts, WithSets(AllSets...), WithWorkDir(t.TempDir()))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		return p.secretStatus()
+	}
+	inline, spooled := plan(), plan(withSpool())
+	if !reflect.DeepEqual(spooled, inline) {
+		t.Errorf("spooled plan: got secrets\n%v\nwant, as the inline scan finds them,\n%v", spooled, inline)
+	}
+	var got []string
+	for _, s := range spooled {
+		got = append(got, s.Path+" "+s.Rule+" "+s.Location)
+	}
+	want := []string{
+		"/app/a.yaml github-pat file", "/app/big.txt github-pat file", "/app/d.yaml gitlab-pat file",
+		"/app/f.yaml github-pat layer", "/app/g.yaml github-pat layer", "/etc/app.conf slack-webhook-url layer",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got secrets\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -234,9 +234,14 @@ func (s Secret) String() string { return fmt.Sprintf("%s: %s (%s)", s.Where, s.W
 
 // packagedFiles returns the paths dpkg's file lists name: a key a Debian
 // package ships (an example, a test vector) was published by Debian, not
-// leaked by the image's authors.
+// leaked by the image's authors. The lists are read once a plan: the
+// content scan and findSecrets both ask.
 func (p *Plan) packagedFiles() map[string]bool {
+	if p.packaged != nil {
+		return p.packaged
+	}
 	out := map[string]bool{}
+	p.packaged = out
 	for _, name := range p.view.list("/var/lib/dpkg/info") {
 		if !strings.HasSuffix(name, ".list") {
 			continue
