@@ -150,7 +150,14 @@ func (r *Reader) layer(ctx context.Context, l v1.Layer) ([]item, error) {
 // Recorder builds a layer's entries from a scan that reads the layer
 // anyway (see Wrap), so that a Reader primed with them (Prime) need not
 // read the layer a second time.
-type Recorder struct{ items []item }
+type Recorder struct {
+	items []item
+	// buf is what content is hashed through: io.Copy would allocate
+	// 32 kB a file (neither a counter nor a hash has ReadFrom or
+	// WriteTo), a large allocation, zeroed, for each of a layer's
+	// hundred thousand files.
+	buf []byte
+}
 
 // Wrap returns fn recording every entry as it goes: fn reads the content
 // through a tee into the entry's hash, and what fn leaves unread is read
@@ -179,7 +186,10 @@ func (rec *Recorder) add(h *tar.Header, r io.Reader, fn func(io.Reader) error) (
 			}
 			fn = nil
 		}
-		if _, err := io.Copy(d, cr); err != nil {
+		if rec.buf == nil {
+			rec.buf = make([]byte, 32<<10)
+		}
+		if _, err := io.CopyBuffer(d, cr, rec.buf); err != nil {
 			return 0, "", fmt.Errorf("reading %s: %w", name, err)
 		}
 		return cr.n, "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
