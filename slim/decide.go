@@ -275,8 +275,14 @@ type entryRef struct{ li, i int }
 func (d *decisions) keepLinkTargets(in decideInput) {
 	var refs []linkRef
 	latest := map[string]entryRef{}
+	// A hardlink that a later entry of its layer replaces is never seen
+	// and needs nothing, unless a link before that names it.
+	dead := map[entryRef]bool{}
 	for li, lp := range in.layers {
-		here := map[string]int{}
+		// Where each name of the layer is last; sized up front, as
+		// growing a map of a large layer's names rehashes it a dozen
+		// times.
+		here := make(map[string]int, len(lp.entries))
 		for j := range lp.entries {
 			e := &lp.entries[j]
 			if e.typ == tar.TypeLink {
@@ -291,23 +297,14 @@ func (d *decisions) keepLinkTargets(in decideInput) {
 		for name, j := range here {
 			latest[name] = entryRef{li, j}
 		}
-	}
-	entry := func(r entryRef) *entry { return &in.layers[r.li].entries[r.i] }
-	drop := func(r entryRef) bool { return d.dropped(r.li, r.i) }
-	// A hardlink that a later entry of its layer replaces is never seen
-	// and needs nothing, unless a link before that names it.
-	dead := map[entryRef]bool{}
-	for li, lp := range in.layers {
-		last := map[string]int{}
 		for j := range lp.entries {
-			last[lp.entries[j].name] = j
-		}
-		for j := range lp.entries {
-			if e := &lp.entries[j]; e.typ == tar.TypeLink && last[e.name] != j {
+			if e := &lp.entries[j]; e.typ == tar.TypeLink && here[e.name] != j {
 				dead[entryRef{li, j}] = true
 			}
 		}
 	}
+	entry := func(r entryRef) *entry { return &in.layers[r.li].entries[r.i] }
+	drop := func(r entryRef) bool { return d.dropped(r.li, r.i) }
 	for _, r := range refs {
 		if r.same >= 0 {
 			delete(dead, entryRef{r.li, r.same})

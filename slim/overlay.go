@@ -38,7 +38,13 @@ func newView(ls []*layerPlan) *view { return newViewOf(ls, nil) }
 // newViewOf is newView of the entries keep accepts (all when keep is nil),
 // keep being given the layer and the entry's ordinal in it.
 func newViewOf(ls []*layerPlan, keep func(li, i int) bool) *view {
-	v := emptyView()
+	n := 0
+	for _, lp := range ls {
+		n += len(lp.entries)
+	}
+	// Sized for every entry: growing a map of a few hundred thousand
+	// paths rehashes it a dozen times.
+	v := &view{nodes: make(map[string]node, n), children: map[string]map[string]bool{}}
 	for li, lp := range ls {
 		v.overlay(li, lp, keep)
 	}
