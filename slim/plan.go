@@ -46,6 +46,9 @@ type Plan struct {
 	protTrees []string          // trees that must stay whole
 	secrets   []Secret
 	packaged  map[string]bool // the paths dpkg's file lists name, once read (packagedFiles)
+	// secretsScan is the content scan under way, until findSecrets
+	// waits for it.
+	secretsScan *secretsScan
 	// replace holds new contents of files, symlinks new symlinks, that
 	// imgslim writes in its layer on top; headers the scanned headers of
 	// the files it may replace.
@@ -173,11 +176,8 @@ func scanImage(img v1.Image, o *options) (*Plan, error) {
 			p.headers[name] = h
 		}
 	}
+	p.startSecrets()
 	p.app = p.newAppContext()
-	if err := p.scanSecrets(); err != nil {
-		p.removeSpools()
-		return nil, err
-	}
 	return p, nil
 }
 

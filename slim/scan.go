@@ -85,7 +85,7 @@ type layerPlan struct {
 	// found holds the secrets the content scan found, by name.
 	found map[string][]secrets.Finding
 	// sniffed are the files the content scan is left to do when the
-	// layer is spooled (scanSecrets), in the layer's order.
+	// layer is spooled (startSecrets), in the layer's order.
 	sniffed []sniffed
 
 	spool   string // the uncompressed tar, when the plan spooled it
@@ -189,7 +189,7 @@ func scanLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, spool string, re
 				lp.sniff(e.name, data)
 			} else if !fixture(e.name) {
 				// Scanned once the plan knows which files dpkg ships,
-				// whose findings would be ignored (scanSecrets).
+				// whose findings would be ignored (startSecrets).
 				lp.sniffed = append(lp.sniffed, sniffed{entry: len(lp.entries), text: len(data) > 0 && secrets.IsText(data)})
 			}
 			if wanted {

@@ -18,38 +18,49 @@ type sniffed struct {
 	text  bool
 }
 
-// secretsBatch is about how many content bytes one task of scanSecrets
+// secretsBatch is about how many content bytes one task of startSecrets
 // reads: enough to make a task's cost more than its scheduling, few
 // enough that the largest layer's files spread over every job.
 const secretsBatch = 4 << 20
 
-// scanSecrets is the content scan of the spooled layers, deferred until
-// the view is known: the files a Debian package ships (packagedFiles) are
-// not scanned, as findSecrets would ignore what is found in them, and
-// those are most of the text of an image with a toolchain (headers,
-// scripts, perl and python modules). The other text files are read back
-// from the spools and scanned, several batches at once over all layers;
-// what each layer found is noted in its order, the last copy of a file in
-// a layer winning, as an inline scan would have it.
-func (p *Plan) scanSecrets() error {
+// secretsScan is the content scan of the spooled layers under way: it
+// runs beside protect and the sets, which need none of its findings, and
+// findSecrets waits for it (waitSecrets).
+type secretsScan struct {
+	done     chan error
+	packaged map[string]bool
+	results  [][][]secrets.Finding // by layer, by sniffed
+}
+
+// startSecrets starts the content scan of the spooled layers, deferred
+// until the view is known: the files a Debian package ships
+// (packagedFiles) are not scanned, as findSecrets would ignore what is
+// found in them, and those are most of the text of an image with a
+// toolchain (headers, scripts, perl and python modules). The other text
+// files are read back from the spools and scanned, several batches at
+// once over all layers, while the plan goes on; waitSecrets notes what
+// each layer found.
+func (p *Plan) startSecrets() {
 	if !p.o.spool {
-		return nil // scanned inline (sniff)
+		return // scanned inline (sniff)
 	}
-	packaged := p.packagedFiles()
+	// The lists are read here, on the plan's goroutine, which owns its
+	// warnings; the scan only reads the map.
+	s := &secretsScan{done: make(chan error, 1), packaged: p.packagedFiles(), results: make([][][]secrets.Finding, len(p.layers))}
+	p.secretsScan = s
 	type task struct {
 		li       int
 		from, to int // lp.sniffed[from:to]
 	}
 	var tasks []task
-	results := make([][][]secrets.Finding, len(p.layers)) // by layer, by sniffed
 	for li, lp := range p.layers {
-		results[li] = make([][]secrets.Finding, len(lp.sniffed))
+		s.results[li] = make([][]secrets.Finding, len(lp.sniffed))
 		from, n := 0, int64(0)
-		for i, s := range lp.sniffed {
-			if !s.text || packaged[lp.entries[s.entry].name] {
+		for i, f := range lp.sniffed {
+			if !f.text || s.packaged[lp.entries[f.entry].name] {
 				continue
 			}
-			if n += lp.entries[s.entry].size; n >= secretsBatch {
+			if n += lp.entries[f.entry].size; n >= secretsBatch {
 				tasks = append(tasks, task{li, from, i + 1})
 				from, n = i+1, 0
 			}
@@ -60,41 +71,57 @@ func (p *Plan) scanSecrets() error {
 	}
 	g, ctx := errgroup.WithContext(p.o.ctx)
 	g.SetLimit(p.o.jobs)
-	for _, t := range tasks {
-		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			lp := p.layers[t.li]
-			f, err := os.Open(lp.spool)
-			if err != nil {
-				return fmt.Errorf("reading layer %d back: %w", t.li+1, err)
-			}
-			defer f.Close()
-			var buf []byte
-			for i := t.from; i < t.to; i++ {
-				s := lp.sniffed[i]
-				e := &lp.entries[s.entry]
-				if !s.text || packaged[e.name] {
-					continue
+	// Go blocks at the limit: the tasks are handed out from a goroutine
+	// of their own.
+	go func() {
+		for _, t := range tasks {
+			g.Go(func() error {
+				if err := ctx.Err(); err != nil {
+					return err
 				}
-				data, err := lp.readSmall(f, e, buf)
+				lp := p.layers[t.li]
+				f, err := os.Open(lp.spool)
 				if err != nil {
-					return fmt.Errorf("reading %s back from layer %d: %w", e.name, t.li+1, err)
+					return fmt.Errorf("reading layer %d back: %w", t.li+1, err)
 				}
-				buf = data[:0]
-				results[t.li][i] = secrets.Scan(e.name, data)
-			}
-			return nil
-		})
+				defer f.Close()
+				var buf []byte
+				for i := t.from; i < t.to; i++ {
+					sn := lp.sniffed[i]
+					e := &lp.entries[sn.entry]
+					if !sn.text || s.packaged[e.name] {
+						continue
+					}
+					data, err := lp.readSmall(f, e, buf)
+					if err != nil {
+						return fmt.Errorf("reading %s back from layer %d: %w", e.name, t.li+1, err)
+					}
+					buf = data[:0]
+					s.results[t.li][i] = secrets.Scan(e.name, data)
+				}
+				return nil
+			})
+		}
+		s.done <- g.Wait()
+	}()
+}
+
+// waitSecrets waits for the content scan startSecrets started, if any,
+// and notes what each layer found in its order, the last copy of a file
+// in a layer winning, as an inline scan would have it.
+func (p *Plan) waitSecrets() error {
+	s := p.secretsScan
+	if s == nil {
+		return nil
 	}
-	if err := g.Wait(); err != nil {
+	p.secretsScan = nil
+	if err := <-s.done; err != nil {
 		return err
 	}
 	for li, lp := range p.layers {
-		for i, s := range lp.sniffed {
-			if name := lp.entries[s.entry].name; !packaged[name] {
-				lp.noteFindings(name, results[li][i])
+		for i, f := range lp.sniffed {
+			if name := lp.entries[f.entry].name; !s.packaged[name] {
+				lp.noteFindings(name, s.results[li][i])
 			}
 		}
 		lp.sniffed = nil

@@ -55,6 +55,8 @@ func (p *Plan) removeSpool(lp *layerPlan) {
 func (p *Plan) Close() { p.removeSpools() }
 
 func (p *Plan) removeSpools() {
+	// A plan that failed before findSecrets may still be reading them.
+	p.waitSecrets()
 	for _, lp := range p.layers {
 		p.removeSpool(lp)
 	}

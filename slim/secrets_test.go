@@ -135,7 +135,7 @@ func TestSecretsByContent(t *testing.T) {
 	}
 }
 
-// A spooled plan scans contents after the layers (scanSecrets), skipping
+// A spooled plan scans contents after the layers (startSecrets), skipping
 // what dpkg ships; an unspooled one scans them as it reads the layers. Both
 // find the same secrets: in packaged files and library trees none, in a
 // layer the last copy of a file, in a later layer's replacement or

@@ -67,7 +67,9 @@ func (secretsSet) choose(p *Plan) (*selection, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.findSecrets(sel.rules, sel)
+	if err := p.findSecrets(sel.rules, sel); err != nil {
+		return nil, err
+	}
 	return sel, nil
 }
 
@@ -75,8 +77,12 @@ func (secretsSet) choose(p *Plan) (*selection, error) {
 // is enabled, removes the files that hold them: files the content scan
 // flagged (in any layer), credential files by name, and credential files
 // that hold a token. Secrets in the config (Env) and history no layer
-// rewrite can take back; they are reported as remaining.
-func (p *Plan) findSecrets(r *Rules, sel *selection) {
+// rewrite can take back; they are reported as remaining. The content scan
+// of a spooled plan runs beside the earlier phases: this waits for it.
+func (p *Plan) findSecrets(r *Rules, sel *selection) error {
+	if err := p.waitSecrets(); err != nil {
+		return err
+	}
 	remove := sel != nil
 	seen := map[string]bool{}
 	note := func(s Secret) {
@@ -186,6 +192,7 @@ func (p *Plan) findSecrets(r *Rules, sel *selection) {
 		}
 	}
 	sort.Slice(p.secrets, func(i, j int) bool { return p.secrets[i].Where < p.secrets[j].Where })
+	return nil
 }
 
 // secretStatus returns the secrets found, each with whether it remains in

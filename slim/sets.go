@@ -180,7 +180,7 @@ func (p *Plan) chooseSets() error {
 	}
 	if !p.enabled(SetSecrets) {
 		// Secrets are reported even when the set does not remove them.
-		p.findSecrets(nil, nil)
+		return p.findSecrets(nil, nil)
 	}
 	return nil
 }
