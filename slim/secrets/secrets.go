@@ -251,6 +251,15 @@ func (s *Scanner) gitleaks(name string, data []byte) []Finding {
 			out = append(out, Finding{Rule: f.RuleID, Description: f.Description, Line: lineOf(w.from) + f.StartLine + 1})
 		}
 	}
+	// gitleaks runs its rules in map order: two rules matching one line
+	// come back in either order, and Scan keeps one finding a line. By
+	// line, then rule id, the same one is kept run after run.
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		return out[i].Rule < out[j].Rule
+	})
 	return out
 }
 
