@@ -45,7 +45,12 @@ func readPyBinary(fsys FS, name string) pyBinary {
 		return out
 	}
 	b := elfImage{f: ef, rel: relativeRelocs(ef)}
+	seen := map[string]bool{} // a hostile file may name a table many times
 	for _, s := range syms {
+		if seen[s.Name] {
+			continue
+		}
+		seen[s.Name] = true
 		switch s.Name {
 		case "PyImport_Inittab":
 			// struct _inittab {const char *name; PyObject *(*initfunc)(void);}
@@ -86,10 +91,15 @@ func relativeRelocs(f *elf.File) map[uint64]uint64 {
 	default:
 		return out
 	}
+	// CPython's own tables need a few MB (python3.11: under 3 MB of
+	// relocations); a hostile file's sections, however many, may not
+	// cost more than budget together.
+	budget := uint64(32 << 20)
 	for _, s := range f.Sections {
-		if s.Type != elf.SHT_RELA || s.Size > 64<<20 {
+		if s.Type != elf.SHT_RELA || s.Size > budget {
 			continue
 		}
+		budget -= s.Size
 		d, err := s.Data()
 		if err != nil {
 			continue

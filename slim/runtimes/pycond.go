@@ -76,7 +76,7 @@ func (t pyTarget) evalCond(cond string, lits []pyLiteral) pyCondValue {
 		return pyCondValue{known: true, value: false}
 	}
 	if m := pyStartswith.FindStringSubmatch(cond); m != nil {
-		prefixes, ok := strLits(m[2], lits)
+		prefixes, _, ok := strLits(m[2], lits) // a string or a tuple of them
 		if !ok {
 			return pyCondValue{}
 		}
@@ -106,8 +106,11 @@ func (t pyTarget) evalCond(cond string, lits []pyLiteral) pyCondValue {
 		}
 	}
 	if have != "" {
-		vals, ok := strLits(right, lits)
-		if !ok {
+		vals, coll, ok := strLits(right, lits)
+		// == compares with one string, in looks in a collection:
+		// anything else ("in" a string is a substring test, "==" a
+		// tuple is never true) is left unknown.
+		if !ok || coll != (op == "in" || op == "not in") || !coll && len(vals) != 1 {
 			return pyCondValue{}
 		}
 		in := false
@@ -149,9 +152,11 @@ func (t pyTarget) evalCond(cond string, lits []pyLiteral) pyCondValue {
 	ver := []int{t.major, t.minor}
 	longer := true // sys.version_info has more items than the tuple
 	if s[1] != "" {
-		n, _ := strconv.Atoi(s[1])
-		ver = ver[:min(n, 2)]
-		longer = false
+		// [:1] and [:2] are what is known; [:3] and longer end in
+		// the micro version, which is not.
+		if n, _ := strconv.Atoi(s[1]); n <= 2 {
+			ver, longer = ver[:n], false
+		}
 	}
 	for i, w := range want {
 		if i >= len(ver) {
@@ -194,9 +199,14 @@ func cmpResult(c int, op string) pyCondValue {
 
 // strLits returns the string constants s is (one, or a tuple, list or set
 // of them), false when it is anything else.
-func strLits(s string, lits []pyLiteral) ([]string, bool) {
+func strLits(s string, lits []pyLiteral) (vals []string, coll, ok bool) {
 	s = strings.TrimSpace(s)
+	// A collection: [..], {..}, or a tuple, which has a comma (the
+	// literals are placeholders here, so a comma is the syntax's).
+	// "(x)" is x.
+	coll = strings.Contains(s, ",")
 	if len(s) >= 2 && strings.ContainsRune("([{", rune(s[0])) && strings.ContainsRune(")]}", rune(s[len(s)-1])) {
+		coll = coll || s[0] != '('
 		s = s[1 : len(s)-1]
 	}
 	var out []string
@@ -207,15 +217,15 @@ func strLits(s string, lits []pyLiteral) ([]string, bool) {
 		}
 		m := pyLiteralRe.FindStringSubmatch(p)
 		if m == nil {
-			return nil, false
+			return nil, false, false
 		}
 		n, _ := strconv.Atoi(m[1])
 		if n >= len(lits) || !lits[n].constant {
-			return nil, false
+			return nil, false, false
 		}
 		out = append(out, lits[n].value)
 	}
-	return out, len(out) > 0
+	return out, coll, len(out) > 0
 }
 
 // intTuple parses "(3, 8)" or "(3,)".

@@ -44,6 +44,18 @@ func TestPyEvalCond(t *testing.T) {
 		{`sys.platform == PLATFORM`, py311, false, false},
 		{`x == "win32"`, py311, false, false},
 		{`sys.platform == f"win{n}"`, py311, false, false},
+		// A slice of three or more ends in the micro version.
+		{`sys.version_info[:3] >= (3, 11, 0)`, py311, false, false},
+		{`sys.version_info[:3] > (3, 11)`, py311, true, true},
+		{`sys.version_info[:3] == (3, 11)`, py311, true, false},
+		{`sys.version_info[:3] < (3, 12, 0)`, py311, true, true},
+		{`sys.version_info[:1] == (3,)`, py311, true, true},
+		// "in" a string is a substring test; "==" a tuple never holds.
+		{`sys.platform in ("linux2")`, py311, false, false},
+		{`sys.platform in "linux linux2"`, py311, false, false},
+		{`sys.platform in ("linux",)`, py311, true, true},
+		{`sys.platform == ("linux", "x")`, py311, false, false},
+		{`sys.platform == ("linux")`, py311, true, true},
 	} {
 		lines, lits := pyLines("if " + c.cond + ":\n    pass\n")
 		cond := lines[0].text[len("if ") : len(lines[0].text)-1]
@@ -103,6 +115,18 @@ for x in ():
 else:
     import for_else
 
+if sys.platform != "win32":
+    import fcntl
+if USE_TOML:
+    import toml_after_true_if
+
+def g():
+    if os.name == "posix":
+        pass
+def h():
+    if cond:
+        import heavy_in_h
+
 if sys.platform == 'win32':
     pass
 try:
@@ -117,7 +141,7 @@ else:
 		got[s.Module] = true
 	}
 	want := []string{"sys", "os", ".unix_events", "unknown_branch", "posix_fallback", "posix_one_line", "importlib", "tomllib",
-		"runtime_side", "lazy_posix", "for_else", "after_try", "try_else"}
+		"runtime_side", "lazy_posix", "for_else", "fcntl", "toml_after_true_if", "heavy_in_h", "after_try", "try_else"}
 	for _, m := range want {
 		if !got[m] {
 			t.Errorf("import %s: not followed, want it (the branch runs on Linux, Python 3.11)", m)

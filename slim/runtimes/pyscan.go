@@ -352,6 +352,11 @@ func (t pyTarget) scan(src string) pySource {
 					b.kind, b.try = "handler", t
 				}
 			case "if", "elif":
+				if m[1] == "if" {
+					// A new chain: what an earlier if at this
+					// indent took says nothing of this one.
+					taken, inChain = false, false
+				}
 				if m[1] == "elif" && !inChain {
 					break // not after an if this reading followed
 				}
