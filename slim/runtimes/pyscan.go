@@ -2,6 +2,7 @@ package runtimes
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -27,9 +28,14 @@ type pyImportStmt struct {
 	// file is the program, not when it is imported.
 	Main bool
 	// FallbackFor: in an except handler, the modules the try's body
-	// imports; the handler runs when one of them is missing.
+	// imports; the handler runs when one of them is missing. A module
+	// the body imports names from is prefixed with fromNamesMark: the
+	// handler runs too when a name is missing.
 	FallbackFor []string
 }
+
+// fromNamesMark prefixes a FallbackFor module the try imports names from.
+const fromNamesMark = "from:"
 
 // pySource is what a Python file imports.
 type pySource struct {
@@ -250,7 +256,15 @@ func (t pyTarget) scan(src string) pySource {
 			fb := -1
 			if inner >= 0 {
 				if b := stack[inner]; b.kind == "try" {
-					tryBody[b.try] = append(tryBody[b.try], s.Module)
+					mod := s.Module
+					if len(s.Names) > 0 && !slices.Equal(s.Names, []string{"*"}) {
+						// from M import NAME fails when M lacks NAME
+						// (collections.Mapping since 3.10): not only
+						// when M is missing. Marked so that the
+						// handler is not taken for one that never runs.
+						mod = fromNamesMark + mod
+					}
+					tryBody[b.try] = append(tryBody[b.try], mod)
 				} else {
 					fb = b.try
 				}

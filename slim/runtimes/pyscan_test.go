@@ -167,7 +167,11 @@ func TestPythonImportGraph(t *testing.T) {
 		file(std+"/encodings/utf_8.py", "", 0o644).file(std+"/encodings/cp1252.py", "", 0o644).
 		file(site+"/web/__init__.py", "from .app import App\n", 0o644).
 		file(site+"/web/__pycache__/__init__.cpython-311.pyc", "pyc", 0o644).
-		file(site+"/web/app.py", "import heapq, decimal\ntry:\n    import signals\nexcept ImportError:\n    signals = None\n\ndef adhoc():\n    try:\n        import crypto\n    except ImportError:\n        raise TypeError('needs crypto')\n    from crypto.x509 import load\n", 0o644).
+		file(std+"/collections/__init__.py", "", 0o644).file(std+"/collections/abc.py", "", 0o644).
+		// A library's fallback from a name the standard library dropped
+		// (collections.Mapping, gone in 3.10) runs: it is followed.
+		file(site+"/web/compat.py", "try:\n    from collections import Mapping\nexcept ImportError:\n    from collections.abc import Mapping\n", 0o644).
+		file(site+"/web/app.py", "from . import compat\nimport heapq, decimal\ntry:\n    import signals\nexcept ImportError:\n    signals = None\n\ndef adhoc():\n    try:\n        import crypto\n    except ImportError:\n        raise TypeError('needs crypto')\n    from crypto.x509 import load\n", 0o644).
 		file(site+"/web/unused.py", "import never\n", 0o644).
 		file(site+"/web/templates.json", "{}", 0o644).file(site+"/web/static/app.js", "x", 0o644).
 		file(site+"/web/tests/test_app.py", "", 0o644).
@@ -181,7 +185,8 @@ func TestPythonImportGraph(t *testing.T) {
 	got := needPaths(r, func(n Need) bool { return !n.Optional })
 	wantAll(t, "needs", got, []string{site + "/web/__init__.py", site + "/web/__pycache__/__init__.cpython-311.pyc", site + "/web/app.py",
 		site + "/web/templates.json", site + "/web/static", site + "/signals/__init__.py", std + "/heapq.py", std + "/decimal.py",
-		std + "/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so", site + "/plugins", std + "/encodings"})
+		std + "/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so", site + "/plugins", std + "/encodings",
+		site + "/web/compat.py", std + "/collections/abc.py"})
 	for _, bad := range []string{site + "/web/unused.py", site + "/never/__init__.py", site + "/web/tests", site + "/web/tests/test_app.py",
 		site + "/crypto", site + "/crypto/__init__.py", site + "/crypto/x509.py", std + "/_pydecimal.py", std + "/doctest.py",
 		std + "/lib-dynload/readline.cpython-311-x86_64-linux-gnu.so"} {

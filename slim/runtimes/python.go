@@ -502,7 +502,7 @@ func (r *pyResolver) parseText(src, file string) {
 			// program run from a file, -m or -c never starts.
 			continue
 		}
-		if len(s.FallbackFor) > 0 && r.allStd(s.FallbackFor) {
+		if len(s.FallbackFor) > 0 && r.allStd(s.FallbackFor, known && rt.std) {
 			// The fallback of an import of the standard library that
 			// the image has (decimal's _pydecimal for _decimal): the
 			// handler never runs.
@@ -530,10 +530,15 @@ func (r *pyResolver) parseText(src, file string) {
 }
 
 // allStd reports whether every module of mods is in the standard library
-// or in the interpreter's binary.
-func (r *pyResolver) allStd(mods []string) bool {
+// or in the interpreter's binary, and so the handler that falls back from
+// them never runs. Names imported from such a module count as there only
+// for the standard library's own code (inStd), which matches its own
+// version: a library's `from collections import Mapping` fails since 3.10,
+// and its handler then runs.
+func (r *pyResolver) allStd(mods []string, inStd bool) bool {
 	for _, m := range mods {
-		if strings.HasPrefix(m, ".") {
+		m, names := strings.CutPrefix(m, fromNamesMark)
+		if strings.HasPrefix(m, ".") || names && !inStd {
 			return false
 		}
 		if r.bin.builtin[m] || r.bin.frozen[m] {
