@@ -128,33 +128,17 @@ func TestDockerArchiveLinkedLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := img.RawConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgName, err := img.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
+	config, layers := saveParts(t, img)
 	ls, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := ls[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	save := func(rest []tarMember) []byte {
-		m, err := json.Marshal(tarball.Manifest{{Config: cfgName.Hex + ".json", Layers: []string{"a/layer.tar", "b/layer.tar", "c/layer.tar"}}})
+		m, err := json.Marshal(tarball.Manifest{{Config: config.name, Layers: []string{"a/layer.tar", "b/layer.tar", "c/layer.tar"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		members := append([]tarMember{{name: cfgName.Hex + ".json", body: raw}, {name: "a/layer.tar", body: first}}, rest...)
+		members := append([]tarMember{config, {name: "a/layer.tar", body: layers[0].body}}, rest...)
 		return tarBytes(t, append(members, tarMember{name: "manifest.json", body: m})...)
 	}
 	for _, c := range []struct {

@@ -74,6 +74,29 @@ func tarBytes(t testing.TB, members ...tarMember) []byte {
 // store: manifest.json, the config and one plain tar per layer, tagged ref.
 func dockerSave(t testing.TB, ref string, img v1.Image) []byte {
 	t.Helper()
+	config, layers := saveParts(t, img)
+	members := []tarMember{config}
+	var names []string
+	for _, l := range layers {
+		names = append(names, l.name)
+		members = append(members, l)
+	}
+	var tags []string
+	if ref != "" {
+		tags = []string{ref}
+	}
+	m, err := json.Marshal(tarball.Manifest{{Config: config.name, RepoTags: tags, Layers: names}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members = append(members, tarMember{name: "manifest.json", body: m})
+	return tarBytes(t, members...)
+}
+
+// saveParts gives img's config as `docker save` names it (HEX.json) and
+// each layer's plain tar as DIFFID/layer.tar.
+func saveParts(t testing.TB, img v1.Image) (config tarMember, layers []tarMember) {
+	t.Helper()
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -82,12 +105,10 @@ func dockerSave(t testing.TB, ref string, img v1.Image) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	members := []tarMember{{name: cfgName.Hex + ".json", body: raw}}
 	ls, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
 	for _, l := range ls {
 		d, err := l.DiffID()
 		if err != nil {
@@ -102,19 +123,9 @@ func dockerSave(t testing.TB, ref string, img v1.Image) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		names = append(names, d.Hex+"/layer.tar")
-		members = append(members, tarMember{name: d.Hex + "/layer.tar", body: b})
+		layers = append(layers, tarMember{name: d.Hex + "/layer.tar", body: b})
 	}
-	var tags []string
-	if ref != "" {
-		tags = []string{ref}
-	}
-	m, err := json.Marshal(tarball.Manifest{{Config: cfgName.Hex + ".json", RepoTags: tags, Layers: names}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	members = append(members, tarMember{name: "manifest.json", body: m})
-	return tarBytes(t, members...)
+	return tarMember{name: cfgName.Hex + ".json", body: raw}, layers
 }
 
 func writeTemp(t testing.TB, name string, b []byte) string {
