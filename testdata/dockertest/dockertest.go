@@ -172,7 +172,12 @@ func BuildImage(t testing.TB, tag string, files map[string][]byte, dockerfile st
 			t.Errorf("cleanup: %v", err)
 		}
 	})
-	Docker(t, "build", "--network", "host", "--force-rm", "-t", tag, dir)
+	// --no-cache: the legacy builder shares cached intermediate images
+	// between builds with the same steps, and the cleanup's rmi of one test's
+	// tag removes its untagged parents, so a parallel test building the same
+	// steps failed with "unable to find image sha256:…" (seen in CI). Without
+	// the cache each build's intermediates are its own.
+	Docker(t, "build", "--no-cache", "--network", "host", "--force-rm", "-t", tag, dir)
 }
 
 // contextMode is the mode of a build context file holding data: 0755 for a

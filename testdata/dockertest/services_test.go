@@ -117,3 +117,37 @@ func TestSaved(t *testing.T) {
 		t.Errorf("manifest.json of %s: got %s (%v), want one image tagged %s", first, out, err, base)
 	}
 }
+
+// TestBuildImageOwnIntermediates: two builds of the same recipe share no
+// image but the base. With the builder's cache they shared every
+// intermediate, and the first test's cleanup (rmi of its tag, which
+// removes the untagged parents) broke a parallel test still building on
+// them: "unable to find image sha256:…" in CI.
+func TestBuildImageOwnIntermediates(t *testing.T) {
+	base := BaseImage(t)
+	files := map[string][]byte{"notes.txt": []byte("the same context\n")}
+	dockerfile := "FROM " + base + "\nCOPY notes.txt /app/\nWORKDIR /app\nCMD [\"cat\", \"notes.txt\"]\n"
+	baseIDs := map[string]bool{}
+	for _, id := range strings.Fields(Docker(t, "history", "-q", base)) {
+		baseIDs[id] = true
+	}
+	var chains [2]map[string]bool
+	for i := range chains {
+		tag := fmt.Sprintf("imgslim-test/dockertest-own:%d-%d-%d", os.Getpid(), time.Now().UnixNano(), i)
+		BuildImage(t, tag, files, dockerfile)
+		chains[i] = map[string]bool{}
+		for _, id := range strings.Fields(Docker(t, "history", "-q", tag)) {
+			if id != "<missing>" && !baseIDs[id] {
+				chains[i][id] = true
+			}
+		}
+		if len(chains[i]) == 0 {
+			t.Fatalf("docker history %s: no image of its own above the base", tag)
+		}
+	}
+	for id := range chains[1] {
+		if chains[0][id] {
+			t.Errorf("image %s is in both builds' history: got a shared intermediate, want each build's own", id)
+		}
+	}
+}
