@@ -45,7 +45,7 @@ type Plan struct {
 	protected map[string]string // path -> why it must stay
 	protTrees []string          // trees that must stay whole
 	secrets   []Secret
-	packaged  map[string]bool // the paths dpkg's file lists name, once read (packagedFiles)
+	packaged  map[string]string // the MD5 dpkg recorded for each file it installed, once read (packagedSums)
 	// secretsScan is the content scan under way, until findSecrets
 	// waits for it.
 	secretsScan *secretsScan

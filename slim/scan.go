@@ -5,6 +5,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -83,7 +85,7 @@ type layerPlan struct {
 	headers map[string]*tar.Header
 
 	// found holds the secrets the content scan found, by name.
-	found map[string][]secrets.Finding
+	found map[string]found
 	// sniffed are the files the content scan is left to do when the
 	// layer is spooled (startSecrets), in the layer's order.
 	sniffed []sniffed
@@ -252,7 +254,7 @@ func (p *Plan) wantContent(name string, size int64) bool {
 	inModules := strings.Contains(name, "/node_modules/")
 	switch {
 	case name == "/var/lib/dpkg/status", name == "/var/lib/apt/extended_states",
-		strings.HasPrefix(name, "/var/lib/dpkg/info/") && strings.HasSuffix(name, ".list"),
+		strings.HasPrefix(name, "/var/lib/dpkg/info/") && (strings.HasSuffix(name, ".list") || strings.HasSuffix(name, ".md5sums")),
 		strings.HasPrefix(name, "/var/lib/dpkg/alternatives/"), strings.HasPrefix(name, "/var/lib/dpkg/triggers/"),
 		name == "/lib/apk/db/installed", name == "/etc/apk/world", name == "/lib/apk/db/triggers", name == "/lib/apk/db/scripts.tar",
 		name == "/etc/ld.so.conf", strings.HasPrefix(name, "/etc/ld.so.conf.d/"), name == "/etc/nsswitch.conf":
@@ -278,12 +280,20 @@ func (lp *layerPlan) sniff(name string, data []byte) {
 	if fixture(name) {
 		return
 	}
-	lp.noteFindings(name, secrets.Scan(name, data))
+	lp.noteFindings(name, secrets.Scan(name, data), data)
 }
 
-// noteFindings records what the content scan found in a copy of name: the
-// last copy in the layer wins.
-func (lp *layerPlan) noteFindings(name string, fs []secrets.Finding) {
+// found is what the content scan found in a file, and the MD5 of the
+// content it found it in: findSecrets exempts a file Debian ships only
+// when its content is still the one dpkg recorded.
+type found struct {
+	fs  []secrets.Finding
+	md5 string
+}
+
+// noteFindings records what the content scan found in a copy of name,
+// whose content is data: the last copy in the layer wins.
+func (lp *layerPlan) noteFindings(name string, fs []secrets.Finding, data []byte) {
 	if len(fs) == 0 {
 		if lp.found != nil {
 			delete(lp.found, name) // a later copy in the layer is clean
@@ -291,7 +301,13 @@ func (lp *layerPlan) noteFindings(name string, fs []secrets.Finding) {
 		return
 	}
 	if lp.found == nil {
-		lp.found = map[string][]secrets.Finding{}
+		lp.found = map[string]found{}
 	}
-	lp.found[name] = fs
+	lp.found[name] = found{fs: fs, md5: md5Hex(data)}
+}
+
+// md5Hex is the sum dpkg records of a file's content.
+func md5Hex(data []byte) string {
+	s := md5.Sum(data)
+	return hex.EncodeToString(s[:])
 }

@@ -28,25 +28,26 @@ const secretsBatch = 4 << 20
 // findSecrets waits for it (waitSecrets).
 type secretsScan struct {
 	done     chan error
-	packaged map[string]bool
-	results  [][][]secrets.Finding // by layer, by sniffed
+	packaged map[string]string
+	results  [][]found // by layer, by sniffed
 }
 
 // startSecrets starts the content scan of the spooled layers, deferred
-// until the view is known: the files a Debian package ships
-// (packagedFiles) are not scanned, as findSecrets would ignore what is
-// found in them, and those are most of the text of an image with a
-// toolchain (headers, scripts, perl and python modules). The other text
-// files are read back from the spools and scanned, several batches at
-// once over all layers, while the plan goes on; waitSecrets notes what
-// each layer found.
+// until the view is known: a file a Debian package ships whose content is
+// still the one dpkg recorded (packagedSums) is not scanned, as
+// findSecrets would ignore what is found in it, and those are most of the
+// text of an image with a toolchain (headers, scripts, perl modules); its
+// MD5 costs a fraction of the scan. An edited one (a password added to a
+// packaged config) is scanned like any file. The text files are read back
+// from the spools, several batches at once over all layers, while the
+// plan goes on; waitSecrets notes what each layer found.
 func (p *Plan) startSecrets() {
 	if !p.o.spool {
 		return // scanned inline (sniff)
 	}
 	// The lists are read here, on the plan's goroutine, which owns its
 	// warnings; the scan only reads the map.
-	s := &secretsScan{done: make(chan error, 1), packaged: p.packagedFiles(), results: make([][][]secrets.Finding, len(p.layers))}
+	s := &secretsScan{done: make(chan error, 1), packaged: p.packagedSums(), results: make([][]found, len(p.layers))}
 	p.secretsScan = s
 	type task struct {
 		li       int
@@ -54,10 +55,10 @@ func (p *Plan) startSecrets() {
 	}
 	var tasks []task
 	for li, lp := range p.layers {
-		s.results[li] = make([][]secrets.Finding, len(lp.sniffed))
+		s.results[li] = make([]found, len(lp.sniffed))
 		from, n := 0, int64(0)
 		for i, f := range lp.sniffed {
-			if !f.text || s.packaged[lp.entries[f.entry].name] {
+			if !f.text {
 				continue
 			}
 			if n += lp.entries[f.entry].size; n >= secretsBatch {
@@ -89,7 +90,7 @@ func (p *Plan) startSecrets() {
 				for i := t.from; i < t.to; i++ {
 					sn := lp.sniffed[i]
 					e := &lp.entries[sn.entry]
-					if !sn.text || s.packaged[e.name] {
+					if !sn.text {
 						continue
 					}
 					data, err := lp.readSmall(f, e, buf)
@@ -97,7 +98,13 @@ func (p *Plan) startSecrets() {
 						return fmt.Errorf("reading %s back from layer %d: %w", e.name, t.li+1, err)
 					}
 					buf = data[:0]
-					s.results[t.li][i] = secrets.Scan(e.name, data)
+					sum, packaged := s.packaged[e.name]
+					if packaged && md5Hex(data) == sum {
+						continue
+					}
+					if fs := secrets.Scan(e.name, data); len(fs) > 0 {
+						s.results[t.li][i] = found{fs: fs, md5: md5Hex(data)}
+					}
 				}
 				return nil
 			})
@@ -120,9 +127,15 @@ func (p *Plan) waitSecrets() error {
 	}
 	for li, lp := range p.layers {
 		for i, f := range lp.sniffed {
-			if name := lp.entries[f.entry].name; !s.packaged[name] {
-				lp.noteFindings(name, s.results[li][i])
+			name, r := lp.entries[f.entry].name, s.results[li][i]
+			if len(r.fs) == 0 {
+				lp.noteFindings(name, nil, nil)
+				continue
 			}
+			if lp.found == nil {
+				lp.found = map[string]found{}
+			}
+			lp.found[name] = r
 		}
 		lp.sniffed = nil
 	}

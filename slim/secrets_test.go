@@ -136,17 +136,25 @@ func TestSecretsByContent(t *testing.T) {
 }
 
 // A spooled plan scans contents after the layers (startSecrets), skipping
-// what dpkg ships; an unspooled one scans them as it reads the layers. Both
-// find the same secrets: in packaged files and library trees none, in a
+// what dpkg ships unchanged; an unspooled one scans them as it reads the layers. Both
+// find the same secrets: in packaged files dpkg's sums vouch for and in
+// library trees none, in packaged files edited after dpkg wrote them all, in a
 // layer the last copy of a file, in a later layer's replacement or
 // deletion what the earlier layer still holds.
 func TestSecretsSpooledAsInline(t *testing.T) {
 	token := func(s string) string { return "token: " + s + "\n" }
+	toolConfig, toolConf := "#!/bin/sh\n"+token(testGitHubPAT), "url = "+testSlackHook+"\n"
 	base := gzLayer(t,
 		reg("etc/passwd", passwd), reg("etc/group", group),
-		reg("var/lib/dpkg/info/tool.list", "/usr/bin\n/usr/bin/tool-config\n/etc/tool.conf\n"),
-		reg("usr/bin/tool-config", "#!/bin/sh\n"+token(testGitHubPAT)),
-		reg("etc/tool.conf", "url = "+testSlackHook+"\n"),
+		reg("var/lib/dpkg/info/tool.list", "/usr/bin\n/usr/bin/tool-config\n/usr/bin/tool-edited\n/etc/tool.conf\n/etc/tool-edited.conf\n"),
+		reg("var/lib/dpkg/info/tool.md5sums", md5Hex([]byte(toolConfig))+"  usr/bin/tool-config\n"+md5Hex([]byte("#!/bin/sh\n"))+"  usr/bin/tool-edited\n"),
+		reg("var/lib/dpkg/status", "Package: tool\nStatus: install ok installed\nConffiles:\n /etc/tool.conf "+md5Hex([]byte(toolConf))+"\n /etc/tool-edited.conf "+md5Hex([]byte("url = \n"))+"\n"),
+		reg("usr/bin/tool-config", toolConfig),
+		reg("etc/tool.conf", toolConf),
+		// Packaged, but not what dpkg installed: the image's authors
+		// put the secret there, so it is theirs to answer for.
+		reg("usr/bin/tool-edited", "#!/bin/sh\n"+token(testGitHubPAT)),
+		reg("etc/tool-edited.conf", "url = "+testSlackHook+"\n"),
 		reg("usr/share/tool/example.yaml", token(testGitHubPAT)),
 		reg("app/node_modules/lib/test.js", token(testGitHubPAT)),
 		reg("etc/app.conf", "url = "+testSlackHook+"\n"),
@@ -187,6 +195,7 @@ func TestSecretsSpooledAsInline(t *testing.T) {
 	want := []string{
 		"/app/a.yaml github-pat file", "/app/big.txt github-pat file", "/app/d.yaml gitlab-pat file",
 		"/app/f.yaml github-pat layer", "/app/g.yaml github-pat layer", "/etc/app.conf slack-webhook-url layer",
+		"/etc/tool-edited.conf slack-webhook-url file", "/usr/bin/tool-edited github-pat file",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got secrets\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -422,3 +422,14 @@ func (p *Plan) purgeApk(installed []byte, sel *selection) error {
 	}
 	return nil
 }
+
+// dpkgList returns the paths a dpkg file list names, read on demand and
+// line by line: memory follows the paths, not the file's size.
+func (p *Plan) dpkgList(name string) ([]byte, bool) {
+	rc, ok := p.openContent(name)
+	if !ok {
+		return nil, false
+	}
+	defer rc.Close()
+	return pathLines(rc), true
+}

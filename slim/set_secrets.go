@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imgslim/imgslim/slim/dpkg"
 	"github.com/imgslim/imgslim/slim/secrets"
 )
 
@@ -100,17 +101,24 @@ func (p *Plan) findSecrets(r *Rules, sel *selection) error {
 		layer := p.view.nodes[name].layer
 		note(Secret{Where: name, What: what, Location: SecretInFile, Path: name, Layer: &layer, Rule: rule, Line: line})
 	}
-	packaged := p.packagedFiles()
+	packaged := p.packagedSums()
 	// A key a Debian package ships (an example, a test vector) was
-	// published by Debian, not leaked by the image's authors; libraries
-	// keep test keys under their test and fixture directories.
-	ignored := func(name string) bool { return packaged[name] || fixture(name) }
+	// published by Debian, not leaked by the image's authors, as long as
+	// the file is still the one dpkg installed: a packaged config the
+	// image's authors edited is theirs. Libraries keep test keys under
+	// their test and fixture directories.
+	ignored := func(name string, f found) bool {
+		if sum, ok := packaged[name]; ok && sum == f.md5 {
+			return true
+		}
+		return fixture(name)
+	}
 
 	// What the content scan found, in every layer.
 	for li, lp := range p.layers {
 		for _, name := range sortedKeys(lp.found) {
-			fs := lp.found[name]
-			if ignored(name) {
+			fs := lp.found[name].fs
+			if ignored(name, lp.found[name]) {
 				continue
 			}
 			what := fs[0].Description
@@ -239,39 +247,43 @@ func (p *Plan) entryDropped(name string, layer *int) bool {
 // String renders where a secret is, for people.
 func (s Secret) String() string { return fmt.Sprintf("%s: %s (%s)", s.Where, s.What, s.Status) }
 
-// packagedFiles returns the paths dpkg's file lists name: a key a Debian
+// packagedSums returns the MD5 dpkg recorded for each file a package
+// installed (PKG.md5sums, and the status file's Conffiles for
+// configuration files), by the path it has in the image: a key a Debian
 // package ships (an example, a test vector) was published by Debian, not
-// leaked by the image's authors. The lists are read once a plan: the
-// content scan and findSecrets both ask.
-func (p *Plan) packagedFiles() map[string]bool {
+// leaked by the image's authors, when its content still has that sum. The
+// sums are read once a plan: the content scan and findSecrets both ask.
+func (p *Plan) packagedSums() map[string]string {
 	if p.packaged != nil {
 		return p.packaged
 	}
-	out := map[string]bool{}
+	out := map[string]string{}
 	p.packaged = out
-	for _, name := range p.view.list("/var/lib/dpkg/info") {
-		if !strings.HasSuffix(name, ".list") {
+	add := func(name, sum string) { out[p.realPath(name)] = sum }
+	for _, name := range p.view.list(dpkg.InfoDir) {
+		if !strings.HasSuffix(name, ".md5sums") {
 			continue
 		}
-		b, _ := p.dpkgList(name)
-		for _, line := range strings.Split(string(b), "\n") {
-			if line != "" {
-				out[p.realPath(line)] = true
-			}
+		rc, ok := p.openContent(name)
+		if !ok {
+			continue
+		}
+		err := dpkg.ReadMD5Sums(rc, add)
+		rc.Close()
+		if err != nil {
+			p.warnings = append(p.warnings, fmt.Sprintf("cannot read %s: %v (its files are scanned for secrets)", Quote(name), err))
+		}
+	}
+	if status, ok := p.content("/var/lib/dpkg/status"); ok {
+		sums, err := dpkg.ConffileSums(status)
+		if err != nil {
+			p.warnings = append(p.warnings, fmt.Sprintf("cannot read the conffiles of /var/lib/dpkg/status: %v (they are scanned for secrets)", err))
+		}
+		for name, sum := range sums {
+			add(name, sum)
 		}
 	}
 	return out
-}
-
-// dpkgList returns the paths a dpkg file list names, read on demand and
-// line by line: memory follows the paths, not the file's size.
-func (p *Plan) dpkgList(name string) ([]byte, bool) {
-	rc, ok := p.openContent(name)
-	if !ok {
-		return nil, false
-	}
-	defer rc.Close()
-	return pathLines(rc), true
 }
 
 // fixture reports whether a key lies where libraries keep test keys and
